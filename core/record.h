@@ -1,0 +1,103 @@
+/* The record: one parsed log line, every text field a slice borrowed from the line. */
+#ifndef ROLLWATCH_RECORD_H
+#define ROLLWATCH_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A borrowed byte range; p == NULL means "absent", len 0 with p != NULL means "empty". */
+struct slice {
+    const char *p;
+    size_t len;
+};
+
+#define SLICE_NONE ((struct slice){NULL, 0})
+
+static inline int slice_present(struct slice s)
+{
+    return s.p != NULL;
+}
+
+/* What kind of line this is (DESIGN §2). The names are part of the output contract. */
+enum record_kind {
+    RECORD_UNKNOWN = 0,
+    RECORD_K8S,   /* system/k8s/<obj> or tenant system/<obj>: a Kubernetes event message */
+    RECORD_ATOM,  /* system/k8s/atom/...: Convox rollout status */
+    RECORD_STATE, /* system/k8s/state: resource state */
+    RECORD_APP,   /* service/, timer/, process/ streams and kubectl lines */
+    RECORD_CLI,   /* convox deploy transcript */
+    RECORD_KIND_COUNT
+};
+
+/* What the object name's shape says it is (DESIGN §2). */
+enum object_kind {
+    OBJECT_UNKNOWN = 0,
+    OBJECT_ATOM,
+    OBJECT_DEPLOYMENT,
+    OBJECT_REPLICASET,
+    OBJECT_POD,
+    OBJECT_STATE,
+    OBJECT_KIND_COUNT
+};
+
+/* Where the event time of a record came from. */
+enum ts_source {
+    TS_NONE = 0,   /* no timestamp yet in this stream */
+    TS_OWN,        /* parsed from the line itself */
+    TS_INHERITED   /* copied from the previous timestamped line */
+};
+
+/* Per-line facts found by ingest and parse; a bit set in record.flags. */
+enum record_flag {
+    REC_TRUNCATED = 1u << 0,  /* longer than --max-line; the tail was dropped */
+    REC_CRLF = 1u << 1,       /* a trailing CR was removed */
+    REC_NO_NEWLINE = 1u << 2, /* last line of input without its newline */
+    REC_HAS_NUL = 1u << 3,    /* contains NUL bytes */
+    REC_BAD_UTF8 = 1u << 4,   /* contains invalid UTF-8 */
+    REC_COMBINED = 1u << 5    /* "(combined from similar events): " was stripped */
+};
+
+/* Where a line came from. Owned by ingest; valid while the line callback runs. */
+struct source {
+    const char *name; /* path, "-" for stdin, or the command line of --exec */
+    const char *app;  /* app label (--app / --input APP=PATH), or NULL */
+    uint64_t lineno;  /* 1-based number of the current line in this source */
+};
+
+/*
+ * One line, parsed. Every slice points into the line passed to parse_line() (or into
+ * the source's app label), so a record is valid only until the line callback returns:
+ * nobody keeps a struct record, consumers copy what they need.
+ */
+struct record {
+    const struct source *src;
+    int64_t ts_ns; /* event time, ns since the Unix epoch (UTC); 0 when ts_src == TS_NONE */
+    enum ts_source ts_src;
+    enum record_kind kind;
+    enum object_kind object_kind;
+    unsigned flags; /* enum record_flag bits */
+
+    struct slice line;        /* the whole line as given (CR removed) */
+    struct slice stream;      /* system/k8s/web-1a2b, service/web/<pod>, pod/<pod>/<container> */
+    struct slice object;      /* the stream's object name: web-745f845dc-rzl2q, atom/app */
+    struct slice service;     /* derived from the name or stream */
+    struct slice replicaset;  /* <svc>-<hash> */
+    struct slice pod;         /* <svc>-<hash>-<5> */
+    struct slice container;   /* kubectl lines: the container name */
+    struct slice message;     /* the text after the prefix; "(combined…): " stripped */
+    struct slice status_from; /* atom lines: "Running" of "Status: Running => Pending" */
+    struct slice status_to;
+    struct slice release;     /* R… where the line names it */
+    struct slice build;       /* B… where the line names it */
+    struct slice app;         /* from the source label */
+    struct slice cli;         /* transcript line type: promoting, ok, error, pod_status, … */
+    struct slice pod_status;  /* transcript pod rows: pending, running, crashed, … */
+};
+
+const char *record_kind_name(enum record_kind k);
+const char *object_kind_name(enum object_kind k);
+
+/* Compare a slice with a NUL-terminated string. */
+int slice_eq(struct slice s, const char *str);
+
+#endif

@@ -1,0 +1,60 @@
+/* ingest: bytes from stdin and files, read through libuv in large chunks, split into lines. */
+#ifndef ROLLWATCH_INGEST_H
+#define ROLLWATCH_INGEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "record.h"
+
+#define INGEST_DEFAULT_MAX_LINE (64 * 1024)
+#define INGEST_MIN_MAX_LINE 64
+#define INGEST_MAX_MAX_LINE (64 * 1024 * 1024)
+#define INGEST_READ_CHUNK (256 * 1024)
+
+/*
+ * Called once per line, synchronously, on the loop thread. line[0..len) has no newline and
+ * is borrowed: valid only until the callback returns. flags: REC_TRUNCATED, REC_NO_NEWLINE.
+ */
+typedef void (*ingest_line_cb)(void *arg, const struct source *src, const char *line, size_t len,
+                               unsigned flags);
+/* Called when every source has been read to its end (or failed), never synchronously. */
+typedef void (*ingest_done_cb)(void *arg);
+
+struct ingest_opts {
+    size_t max_line; /* longer lines are cut to this many bytes and flagged; 0 = default */
+};
+
+struct ingest_stats {
+    uint64_t bytes;
+    uint64_t lines;
+    uint64_t truncated;     /* lines cut at max_line */
+    uint64_t source_errors; /* sources that could not be opened or read */
+};
+
+struct ingest;
+
+/* Creates an ingest on loop. Takes no ownership of opts. Never NULL (aborts on OOM). */
+struct ingest *ingest_new(uv_loop_t *loop, const struct ingest_opts *opts, ingest_line_cb on_line,
+                          void *arg);
+
+/*
+ * Queues a source: a file path, or "-" for standard input (a pipe, a terminal or a redirected
+ * file). app labels its lines (may be NULL). Both strings are copied. Sources are read one
+ * after another, in the order added. Returns 0.
+ */
+int ingest_add(struct ingest *in, const char *path, const char *app);
+
+/* Starts reading. done is called after the last source ends. Returns 0, or <0 (a libuv code). */
+int ingest_start(struct ingest *in, ingest_done_cb done);
+
+const struct ingest_stats *ingest_stats(const struct ingest *in);
+
+/*
+ * Stops reading, closes every handle and frees the ingest once libuv has released them;
+ * closed (may be NULL) is called then. ingest_close(NULL, ...) is a no-op.
+ */
+void ingest_close(struct ingest *in, void (*closed)(void *arg), void *arg);
+
+#endif

@@ -1,0 +1,63 @@
+/* parse: one log line -> struct record, zero-copy, total (never fails, never crashes). */
+#ifndef ROLLWATCH_PARSE_H
+#define ROLLWATCH_PARSE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+/* Counters a parser keeps; read them with parse_stats(). */
+struct parse_stats {
+    uint64_t lines;
+    uint64_t by_kind[RECORD_KIND_COUNT];
+    uint64_t truncated;
+    uint64_t crlf;
+    uint64_t nul;
+    uint64_t bad_utf8;
+    uint64_t no_timestamp; /* lines that had to inherit (or had no) event time */
+};
+
+/*
+ * Parser state: the event time of the last timestamped line (inherited by lines that
+ * have none) and counters. Plain memory; initialise with parse_init, no free needed.
+ */
+struct parser {
+    int64_t last_ts_ns;
+    int have_ts;
+    struct parse_stats stats;
+};
+
+void parse_init(struct parser *p);
+
+/*
+ * Parses line[0..len) (no trailing newline; a trailing CR is removed here) into *out.
+ * line_flags are REC_TRUNCATED / REC_NO_NEWLINE bits from ingest. src may be NULL.
+ * Every slice in *out borrows from line (or from src->app). Never fails: a line that
+ * matches no known shape gives kind RECORD_UNKNOWN.
+ */
+void parse_line(struct parser *p, const struct source *src, const char *line, size_t len,
+                unsigned line_flags, struct record *out);
+
+/*
+ * Parses an RFC 3339 timestamp occupying exactly s[0..len): date 'T' time, 0-9 fractional
+ * digits, 'Z' or an offset +HH:MM / +HHMM. Returns 0 and the UTC epoch in ns, or -1.
+ */
+int parse_rfc3339(const char *s, size_t len, int64_t *ns_out);
+
+/*
+ * Formats ns as UTC RFC 3339 into buf (at least 40 bytes): seconds, then .mmm, .uuuuuu or
+ * .nnnnnnnnn only when the fraction needs it, then 'Z'. Returns the length.
+ */
+size_t parse_format_ts(int64_t ns, char *buf, size_t cap);
+
+/*
+ * Derives object kind, service, replica set and pod from a Kubernetes object name
+ * (the part of a system/k8s/ stream after the prefix). msg, may be empty, settles
+ * names like build-xk2p9 that could be a pod or a deployment.
+ */
+void parse_object_name(struct slice name, struct slice msg, struct record *out);
+
+const struct parse_stats *parse_stats(const struct parser *p);
+
+#endif

@@ -1,0 +1,190 @@
+/* The convox deploy / releases promote transcript: lines without a timestamp (convox-logs.md §2.4). */
+#include <string.h>
+
+#include "parse.h"
+#include "parse_int.h"
+
+static int upper_alnum(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Length of a Convox object id (R… or B…: the letter, then upper-case alphanumerics). */
+static size_t object_id(const char *s, size_t n, char letter)
+{
+    size_t i = 1;
+
+    if (n == 0 || s[0] != letter) {
+        return 0;
+    }
+    while (i < n && upper_alnum(s[i])) {
+        i++;
+    }
+    return i >= 5 && i <= 20 ? i : 0;
+}
+
+static int starts(const char *s, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n >= k && memcmp(s, lit, k) == 0;
+}
+
+static int ends(const char *s, size_t n, const char *lit)
+{
+    size_t k = strlen(lit);
+    return n >= k && memcmp(s + n - k, lit, k) == 0;
+}
+
+static void set_cli(struct record *out, const char *type)
+{
+    out->cli = (struct slice){type, strlen(type)};
+}
+
+static const char *const pod_states[] = {"pending", "starting", "running", "unhealthy",
+                                         "crashed", "failed",   "complete", "unknown"};
+
+/* "  <pod-id %-32s>  <service %-12s>  <status>" */
+static int pod_row(const char *s, size_t n, struct record *out)
+{
+    struct slice f[3];
+    size_t i = 2;
+    int k;
+
+    if (n < 8 || s[0] != ' ' || s[1] != ' ' || s[2] == ' ') {
+        return 0;
+    }
+    for (k = 0; k < 3; k++) {
+        size_t b;
+
+        while (i < n && s[i] == ' ') {
+            i++;
+        }
+        b = i;
+        while (i < n && s[i] != ' ' && s[i] != '\t') {
+            i++;
+        }
+        if (i == b) {
+            return 0;
+        }
+        f[k] = (struct slice){s + b, i - b};
+    }
+    while (i < n && s[i] == ' ') {
+        i++;
+    }
+    if (i != n) {
+        return 0;
+    }
+    for (size_t j = 0; j < sizeof(pod_states) / sizeof(pod_states[0]); j++) {
+        if (slice_eq(f[2], pod_states[j])) {
+            struct slice svc = f[1];
+
+            parse_object_name(f[0], SLICE_NONE, out);
+            out->object_kind = OBJECT_POD;
+            out->pod = f[0];
+            out->service = svc;
+            out->pod_status = f[2];
+            set_cli(out, "pod_status");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* BuildKit progress: "#12 [3/5] RUN npm ci", "#12 DONE 0.4s" */
+static int buildkit_line(const char *s, size_t n)
+{
+    size_t i = 1;
+
+    if (n < 3 || s[0] != '#') {
+        return 0;
+    }
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        i++;
+    }
+    return i > 1 && i < n && s[i] == ' ';
+}
+
+/* "Step 3/9 : RUN make" */
+static int docker_step(const char *s, size_t n)
+{
+    size_t i = 5;
+
+    if (!starts(s, n, "Step ")) {
+        return 0;
+    }
+    while (i < n && s[i] >= '0' && s[i] <= '9') {
+        i++;
+    }
+    return i > 5 && i < n && s[i] == '/';
+}
+
+int parse__cli_line(const char *s, size_t n, struct record *out)
+{
+    size_t k;
+
+    out->message = (struct slice){s, n};
+    if (n == 2 && memcmp(s, "OK", 2) == 0) {
+        set_cli(out, "ok");
+        return 1;
+    }
+    if (starts(s, n, "ERROR: ")) {
+        out->message = (struct slice){s + 7, n - 7};
+        set_cli(out, "error");
+        return 1;
+    }
+    if (starts(s, n, "Promoting still in progress")) {
+        set_cli(out, "promote_progress");
+        return 1;
+    }
+    if (starts(s, n, "Promoting ") && (k = object_id(s + 10, n - 10, 'R')) > 0) {
+        out->release = (struct slice){s + 10, k};
+        set_cli(out, "promoting");
+        return 1;
+    }
+    if (starts(s, n, "Rolling back to ") && (k = object_id(s + 16, n - 16, 'R')) > 0) {
+        /* "Rolling back to RBCD... OK, RNEW": the new release is what gets promoted. */
+        const char *comma = memchr(s, ',', n);
+        size_t rest = comma ? n - (size_t)(comma - s) : 0;
+        size_t k2 = rest > 2 ? object_id(comma + 2, rest - 2, 'R') : 0;
+
+        out->release = k2 ? (struct slice){comma + 2, k2} : (struct slice){s + 16, k};
+        set_cli(out, "rolling_back");
+        return 1;
+    }
+    if (starts(s, n, "Build:") || starts(s, n, "Release:")) {
+        char letter = s[0] == 'B' ? 'B' : 'R';
+        size_t i = letter == 'B' ? 6 : 8;
+
+        while (i < n && s[i] == ' ') {
+            i++;
+        }
+        if (i > (letter == 'B' ? 6u : 8u) && (k = object_id(s + i, n - i, letter)) > 0 &&
+            i + k == n) {
+            if (letter == 'B') {
+                out->build = (struct slice){s + i, k};
+                set_cli(out, "build");
+            } else {
+                out->release = (struct slice){s + i, k};
+                set_cli(out, "release");
+            }
+            return 1;
+        }
+    }
+    if (pod_row(s, n, out)) {
+        return 1;
+    }
+    if (starts(s, n, "Building: ") || starts(s, n, "Running: ") ||
+        starts(s, n, "Authenticating ") || starts(s, n, " ---> ") ||
+        starts(s, n, "Successfully built ") || starts(s, n, "Successfully tagged ") ||
+        docker_step(s, n) || buildkit_line(s, n)) {
+        set_cli(out, "build_output");
+        return 1;
+    }
+    /* "Packaging source... OK", "Waiting for app to be ready... OK", "Creating app myapp..." */
+    if (n > 3 && ((s[0] >= 'A' && s[0] <= 'Z') && (ends(s, n, "... OK") || ends(s, n, "...")))) {
+        set_cli(out, "step");
+        return 1;
+    }
+    out->message = SLICE_NONE;
+    return 0;
+}

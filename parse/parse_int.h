@@ -1,0 +1,19 @@
+/* parse module internals shared between its files. */
+#ifndef ROLLWATCH_PARSE_INT_H
+#define ROLLWATCH_PARSE_INT_H
+
+#include <string.h>
+
+#include "record.h"
+
+static inline int parse__has_prefix(struct slice s, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return s.p != NULL && s.len >= n && memcmp(s.p, prefix, n) == 0;
+}
+
+/* Deploy transcript lines (convox deploy / releases promote). Returns 1 if recognised. */
+int parse__cli_line(const char *s, size_t n, struct record *out);
+
+
+#endif

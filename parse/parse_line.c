@@ -1,0 +1,278 @@
+/* parse_line: every shape of DESIGN §2 into a struct record of slices, never failing. */
+#include <string.h>
+
+#include "parse.h"
+#include "parse_int.h"
+#include "utf8.h"
+
+#define COMBINED_PREFIX "(combined from similar events): "
+
+void parse_init(struct parser *p)
+{
+    memset(p, 0, sizeof(*p));
+}
+
+const struct parse_stats *parse_stats(const struct parser *p)
+{
+    return &p->stats;
+}
+
+static struct slice sl(const char *p, size_t n)
+{
+    return (struct slice){p, n};
+}
+
+static int has_prefix(const char *s, size_t n, const char *lit, size_t k)
+{
+    return n >= k && memcmp(s, lit, k) == 0;
+}
+
+#define HAS(s, n, lit) has_prefix((s), (n), (lit), sizeof(lit) - 1)
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* "Status: Running => Pending" -> from/to; anything else on the atom stream leaves them absent. */
+static void atom_status(struct record *out)
+{
+    const char *s = out->message.p;
+    size_t n = out->message.len, i = 8, a, b;
+
+    if (!HAS(s, n, "Status: ")) {
+        return;
+    }
+    a = i;
+    while (i < n && s[i] != ' ') {
+        i++;
+    }
+    if (i == a || !has_prefix(s + i, n - i, " => ", 4)) {
+        return;
+    }
+    b = i + 4;
+    i = b;
+    while (i < n && s[i] != ' ') {
+        i++;
+    }
+    if (i == b) {
+        return;
+    }
+    out->status_from = sl(s + a, b - 4 - a);
+    out->status_to = sl(s + b, i - b);
+}
+
+static void strip_combined(struct record *out)
+{
+    if (HAS(out->message.p, out->message.len, COMBINED_PREFIX)) {
+        size_t k = sizeof(COMBINED_PREFIX) - 1;
+
+        out->message = sl(out->message.p + k, out->message.len - k);
+        out->flags |= REC_COMBINED;
+    }
+}
+
+/* "system/..." streams: Kubernetes events, atom status and resource state. */
+static void system_stream(struct slice obj, struct record *out)
+{
+    out->kind = RECORD_K8S;
+    strip_combined(out);
+    if (HAS(obj.p, obj.len, "atom/")) {
+        out->kind = RECORD_ATOM;
+        out->object = obj;
+        out->object_kind = OBJECT_ATOM;
+        /* early v3 racks had per-service atoms: atom/service/<svc> */
+        if (HAS(obj.p, obj.len, "atom/service/") && obj.len > 13) {
+            out->service = sl(obj.p + 13, obj.len - 13);
+        }
+        atom_status(out);
+        return;
+    }
+    if (slice_eq(obj, "state")) {
+        out->kind = RECORD_STATE;
+        out->object = obj;
+        out->object_kind = OBJECT_STATE;
+        return;
+    }
+    /* v2 (ECS) racks: CloudFormation and ECS service events, not Kubernetes objects */
+    if (slice_eq(obj, "cloudformation") || slice_eq(obj, "ecs")) {
+        out->object = obj;
+        return;
+    }
+    parse_object_name(obj, out->message, out);
+}
+
+/* "service/<svc>/<pod>", "timer/<name>/<pod>", "process/<svc>/<pod>". */
+static void app_stream(const char *s, size_t n, size_t type_len, struct record *out)
+{
+    const char *svc = s + type_len + 1;
+    size_t rest = n - type_len - 1;
+    const char *slash = memchr(svc, '/', rest);
+    struct slice service;
+
+    out->kind = RECORD_APP;
+    if (slash == NULL) {
+        out->service = rest ? sl(svc, rest) : SLICE_NONE;
+        return;
+    }
+    service = sl(svc, (size_t)(slash - svc));
+    if (slash + 1 < svc + rest) {
+        struct slice pod = sl(slash + 1, rest - service.len - 1);
+
+        parse_object_name(pod, SLICE_NONE, out);
+        /* the stream names the pod outright; keep the derived replica set when it fits */
+        if (out->object_kind != OBJECT_POD || type_len == 5 /* timer */) {
+            out->replicaset = SLICE_NONE;
+        }
+        out->object = pod;
+        out->object_kind = OBJECT_POD;
+        out->pod = pod;
+    }
+    out->service = service.len ? service : SLICE_NONE;
+}
+
+/* "<TS> <stream> <message>": Convox's own prefix (convox-logs.md §2.1). */
+static int convox_line(const char *s, size_t n, struct record *out)
+{
+    const char *sp = memchr(s, ' ', n);
+    const char *stream, *sp2;
+    size_t stream_len;
+
+    if (sp == NULL || parse_rfc3339(s, (size_t)(sp - s), &out->ts_ns) != 0) {
+        return 0;
+    }
+    out->ts_src = TS_OWN;
+    stream = sp + 1;
+    sp2 = memchr(stream, ' ', n - (size_t)(stream - s));
+    stream_len = sp2 ? (size_t)(sp2 - stream) : n - (size_t)(stream - s);
+    out->stream = sl(stream, stream_len);
+    out->message = sp2 ? sl(sp2 + 1, n - (size_t)(sp2 + 1 - s)) : sl(stream + stream_len, 0);
+    if (HAS(stream, stream_len, "system/") && stream_len > 7) {
+        struct slice obj = sl(stream + 7, stream_len - 7);
+
+        if (HAS(obj.p, obj.len, "k8s/") && obj.len > 4) {
+            obj = sl(obj.p + 4, obj.len - 4);
+        }
+        system_stream(obj, out);
+    } else if (HAS(stream, stream_len, "service/")) {
+        app_stream(stream, stream_len, 7, out);
+    } else if (HAS(stream, stream_len, "timer/")) {
+        app_stream(stream, stream_len, 5, out);
+    } else if (HAS(stream, stream_len, "process/")) {
+        app_stream(stream, stream_len, 7, out);
+    } else if (stream_len > 1 && stream[0] == '/') {
+        out->kind = RECORD_APP;
+    } else {
+        out->kind = RECORD_UNKNOWN;
+    }
+    return 1;
+}
+
+/* "[pod/<pod>/<container>] <RFC3339Nano> <message>" from convox logs -s (kubectl). */
+static int kubectl_line(const char *s, size_t n, struct record *out)
+{
+    const char *close, *pod, *slash, *rest, *sp;
+    size_t scan = n < 512 ? n : 512, rest_n;
+
+    if (!HAS(s, n, "[pod/") || (close = memchr(s, ']', scan)) == NULL) {
+        return 0;
+    }
+    pod = s + 5;
+    slash = memchr(pod, '/', (size_t)(close - pod));
+    if (slash == NULL || slash == pod || slash + 1 == close) {
+        return 0;
+    }
+    out->kind = RECORD_APP;
+    out->stream = sl(s + 1, (size_t)(close - s - 1));
+    parse_object_name(sl(pod, (size_t)(slash - pod)), SLICE_NONE, out);
+    out->object_kind = OBJECT_POD;
+    out->pod = out->object;
+    out->container = sl(slash + 1, (size_t)(close - slash - 1));
+    rest = close + 1;
+    rest_n = n - (size_t)(rest - s);
+    if (rest_n > 0 && rest[0] == ' ') {
+        rest++;
+        rest_n--;
+    }
+    sp = memchr(rest, ' ', rest_n);
+    if (parse_rfc3339(rest, sp ? (size_t)(sp - rest) : rest_n, &out->ts_ns) == 0) {
+        out->ts_src = TS_OWN;
+        out->message = sp ? sl(sp + 1, rest_n - (size_t)(sp + 1 - rest)) : sl(rest + rest_n, 0);
+    } else {
+        out->message = sl(rest, rest_n);
+    }
+    return 1;
+}
+
+/* "14:30:51 <line>": a CI runner's clock in front of a transcript (rack PR #3428). */
+static size_t ci_time_prefix(const char *s, size_t n)
+{
+    if (n > 9 && is_digit(s[0]) && is_digit(s[1]) && s[2] == ':' && is_digit(s[3]) &&
+        is_digit(s[4]) && s[5] == ':' && is_digit(s[6]) && is_digit(s[7]) && s[8] == ' ') {
+        return 9;
+    }
+    return 0;
+}
+
+void parse_line(struct parser *p, const struct source *src, const char *line, size_t len,
+                unsigned line_flags, struct record *out)
+{
+    const char *s;
+    size_t n, skip;
+    int done = 0;
+
+    memset(out, 0, sizeof(*out));
+    out->src = src;
+    if (len > 0 && line[len - 1] == '\r') {
+        len--;
+        line_flags |= REC_CRLF;
+    }
+    out->line = sl(line, len);
+    out->flags = line_flags | utf8_scan(line, len);
+    if (src != NULL && src->app != NULL) {
+        out->app = sl(src->app, strlen(src->app));
+    }
+    s = line;
+    n = len;
+    skip = ci_time_prefix(s, n);
+    if (skip) {
+        s += skip;
+        n -= skip;
+    }
+    if (n > 0 && s[0] == '[') {
+        done = kubectl_line(s, n, out);
+    } else if (n > 20 && is_digit(s[0])) {
+        done = convox_line(s, n, out);
+    }
+    if (!done && !parse__cli_line(s, n, out)) {
+        /* Unknown: keep the whole line (with any CI prefix) as the message. */
+        unsigned flags = out->flags;
+        struct slice app = out->app;
+
+        memset(out, 0, sizeof(*out));
+        out->src = src;
+        out->line = sl(line, len);
+        out->flags = flags;
+        out->app = app;
+        out->kind = RECORD_UNKNOWN;
+        out->message = sl(line, len);
+    } else if (!done) {
+        out->kind = RECORD_CLI;
+    }
+    if (out->ts_src == TS_OWN) {
+        p->last_ts_ns = out->ts_ns;
+        p->have_ts = 1;
+    } else {
+        p->stats.no_timestamp++;
+        if (p->have_ts) {
+            out->ts_ns = p->last_ts_ns;
+            out->ts_src = TS_INHERITED;
+        }
+    }
+    p->stats.lines++;
+    p->stats.by_kind[out->kind]++;
+    p->stats.truncated += (out->flags & REC_TRUNCATED) != 0;
+    p->stats.crlf += (out->flags & REC_CRLF) != 0;
+    p->stats.nul += (out->flags & REC_HAS_NUL) != 0;
+    p->stats.bad_utf8 += (out->flags & REC_BAD_UTF8) != 0;
+}

@@ -1,0 +1,145 @@
+/* Kubernetes object names -> object kind, service, replica set and pod, from the name's shape. */
+#include <string.h>
+
+#include "parse.h"
+#include "parse_int.h"
+
+/*
+ * Kubernetes draws generated suffixes (pod-template-hash, the 5-char pod suffix) from
+ * this alphabet: no vowels, no 0/1/3, so English words rarely look like hashes.
+ */
+static int safe_char(char c)
+{
+    return c != 0 && strchr("bcdfghjklmnpqrstvwxz2456789", c) != NULL;
+}
+
+static int lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/*
+ * A pod-template-hash: 6–10 lower-case alphanumerics that either use only the safe
+ * alphabet or contain a digit (documentation examples use 0123456789 and the like).
+ */
+static int hash_like(const char *s, size_t n)
+{
+    int all_safe = 1, digit = 0;
+
+    if (n < 6 || n > 10) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!lower_alnum(s[i])) {
+            return 0;
+        }
+        all_safe &= safe_char(s[i]);
+        digit |= s[i] >= '0' && s[i] <= '9';
+    }
+    return all_safe || digit;
+}
+
+static int pod_suffix(const char *s, size_t n, int strict)
+{
+    if (n != 5) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strict ? !safe_char(s[i]) : !lower_alnum(s[i])) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int all_digits(const char *s, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Position of the last '-' in s[0..n), or -1. */
+static long last_dash(const char *s, size_t n)
+{
+    for (size_t i = n; i > 0; i--) {
+        if (s[i - 1] == '-') {
+            return (long)(i - 1);
+        }
+    }
+    return -1;
+}
+
+/* Messages only a Deployment or its HPA writes (k8s-events.md §10–11). */
+static int deployment_message(struct slice msg)
+{
+    return parse__has_prefix(msg, "Scaled ") || parse__has_prefix(msg, "New size: ") ||
+           parse__has_prefix(msg, "failed to get ") || parse__has_prefix(msg, "invalid metrics") ||
+           parse__has_prefix(msg, "This deployment ");
+}
+
+static struct slice mk(const char *p, size_t n)
+{
+    return (struct slice){p, n};
+}
+
+void parse_object_name(struct slice name, struct slice msg, struct record *out)
+{
+    const char *s = name.p;
+    size_t n = name.len;
+    long d1, d2;
+
+    out->object = name;
+    out->object_kind = OBJECT_UNKNOWN;
+    if (s == NULL || n == 0 || memchr(s, '/', n) != NULL || memchr(s, ' ', n) != NULL) {
+        return;
+    }
+    if (n == 5 && memcmp(s, "state", 5) == 0) {
+        out->object_kind = OBJECT_STATE;
+        return;
+    }
+    d1 = last_dash(s, n);
+    if (d1 > 0) {
+        const char *last = s + d1 + 1;
+        size_t last_n = n - (size_t)d1 - 1;
+
+        d2 = last_dash(s, (size_t)d1);
+        /* Timer pods: timer-<name>-<job id>-<rand>; the job id is all digits. */
+        if (d2 > 6 && memcmp(s, "timer-", 6) == 0 && pod_suffix(last, last_n, 0) &&
+            all_digits(s + d2 + 1, (size_t)(d1 - d2 - 1))) {
+            out->object_kind = OBJECT_POD;
+            out->pod = name;
+            out->service = mk(s + 6, (size_t)d2 - 6);
+            return;
+        }
+        if (d2 > 0 && pod_suffix(last, last_n, 0) &&
+            hash_like(s + d2 + 1, (size_t)(d1 - d2 - 1))) {
+            out->object_kind = OBJECT_POD;
+            out->pod = name;
+            out->replicaset = mk(s, (size_t)d1);
+            out->service = mk(s, (size_t)d2);
+            return;
+        }
+        if (hash_like(last, last_n)) {
+            out->object_kind = OBJECT_REPLICASET;
+            out->replicaset = name;
+            out->service = mk(s, (size_t)d1);
+            return;
+        }
+        /* <svc>-<5>: convox run, build and agent pods, unless a Deployment wrote it. */
+        if (pod_suffix(last, last_n, 1) && !deployment_message(msg)) {
+            out->object_kind = OBJECT_POD;
+            out->pod = name;
+            out->service = mk(s, (size_t)d1);
+            return;
+        }
+    }
+    out->object_kind = OBJECT_DEPLOYMENT;
+    out->service = name;
+}
