@@ -1,0 +1,116 @@
+/* NDJSON records: fields, escaping of control bytes and NUL, U+FFFD for invalid UTF-8. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "parse.h"
+#include "sinks.h"
+
+/* Parses line and returns its JSON text (caller frees). */
+static char *to_json(const char *line, size_t len)
+{
+    struct parser p;
+    struct record r;
+    char *out = NULL;
+    size_t out_len = 0;
+    FILE *f = open_memstream(&out, &out_len);
+    struct sink_json *s;
+
+    assert_non_null(f);
+    s = sink_json_new(f);
+    parse_init(&p);
+    parse_line(&p, NULL, line, len, 0, &r);
+    assert_int_equal(sink_json_record(s, &r), 0);
+    sink_json_free(s);
+    fclose(f);
+    return out;
+}
+
+static void test_pod_event_fields(void **state)
+{
+    const char *line = "2026-03-18T14:30:51Z system/k8s/web-745f845dc-rzl2q Started container myapp";
+    char *j = to_json(line, strlen(line));
+    (void)state;
+
+    assert_string_equal(
+        j, "{\"type\":\"record\",\"ts\":\"2026-03-18T14:30:51Z\",\"kind\":\"k8s\","
+           "\"stream\":\"system/k8s/web-745f845dc-rzl2q\",\"object\":\"web-745f845dc-rzl2q\","
+           "\"object_kind\":\"pod\",\"service\":\"web\",\"replicaset\":\"web-745f845dc\","
+           "\"pod\":\"web-745f845dc-rzl2q\",\"message\":\"Started container myapp\"}\n");
+    free(j);
+}
+
+static void test_atom_fields(void **state)
+{
+    const char *line = "2026-03-18T14:30:51Z system/k8s/atom/app Status: Updating => Running";
+    char *j = to_json(line, strlen(line));
+    (void)state;
+
+    assert_non_null(strstr(j, "\"kind\":\"atom\""));
+    assert_non_null(strstr(j, "\"status_from\":\"Updating\",\"status_to\":\"Running\""));
+    free(j);
+}
+
+static void test_control_and_nul_escaped(void **state)
+{
+    const char line[] = "garbage\x01\x1f with\0nul\ttab";
+    char *j = to_json(line, sizeof(line) - 1);
+    (void)state;
+
+    assert_non_null(strstr(j, "garbage\\u0001\\u001F with\\u0000nul\\ttab"));
+    /* exactly one newline: the record separator */
+    assert_ptr_equal(strchr(j, '\n'), j + strlen(j) - 1);
+    free(j);
+}
+
+static void test_invalid_utf8_replaced(void **state)
+{
+    const char line[] = "2026-03-18T14:30:51Z service/web/web-745f845dc-rzl2q bad \xff\xc3 ok \xc3\xa9";
+    char *j = to_json(line, sizeof(line) - 1);
+    (void)state;
+
+    /* each bad byte becomes U+FFFD, valid é stays */
+    assert_non_null(strstr(j, "bad \xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9\""));
+    free(j);
+}
+
+static void test_inherited_and_truncated_marked(void **state)
+{
+    struct parser p;
+    struct record r;
+    char *out = NULL;
+    size_t out_len = 0;
+    FILE *f = open_memstream(&out, &out_len);
+    struct sink_json *s = sink_json_new(f);
+    const char *a = "2026-03-18T14:30:51Z system/k8s/web Scaled up replica set web-745f845dc to 2";
+    (void)state;
+
+    parse_init(&p);
+    parse_line(&p, NULL, a, strlen(a), 0, &r);
+    sink_json_record(s, &r);
+    parse_line(&p, NULL, "OK", 2, REC_TRUNCATED, &r);
+    sink_json_record(s, &r);
+    sink_json_free(s);
+    fclose(f);
+    assert_non_null(strstr(out, "\"ts\":\"2026-03-18T14:30:51Z\",\"kind\":\"cli\""));
+    assert_non_null(strstr(out, "\"ts_inherited\":true,\"truncated\":true}\n"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pod_event_fields),
+        cmocka_unit_test(test_atom_fields),
+        cmocka_unit_test(test_control_and_nul_escaped),
+        cmocka_unit_test(test_invalid_utf8_replaced),
+        cmocka_unit_test(test_inherited_and_truncated_marked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
