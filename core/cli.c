@@ -1,8 +1,11 @@
 /* Small command-line helpers. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "cli.h"
+#include "err.h"
 
 int cli_parse_size(const char *s, size_t min, size_t max, size_t *out)
 {
@@ -29,4 +32,29 @@ int cli_parse_size(const char *s, size_t min, size_t max, size_t *out)
     }
     *out = (size_t)v;
     return 0;
+}
+
+const char *cli_rules_path(const char *opt)
+{
+    struct stat st;
+
+    if (opt != NULL) {
+        return opt;
+    }
+    if (stat("rules.d", &st) == 0 && S_ISDIR(st.st_mode)) {
+        return "rules.d";
+    }
+    return ROLLWATCH_RULES_DIR;
+}
+
+void cli_print_rule_error(void *arg, const struct err *e)
+{
+    (void)arg;
+    if (e->line > 0) {
+        fprintf(stderr, "%s:%d:%d: %s\n", e->file, e->line, e->col, e->msg);
+    } else if (e->file[0]) {
+        fprintf(stderr, "%s: %s\n", e->file, e->msg);
+    } else {
+        fprintf(stderr, "rollwatch: %s\n", e->msg);
+    }
 }

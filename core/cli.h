@@ -11,6 +11,21 @@
 /* Parses a decimal size in [min, max] (suffixes k/K, m/M allowed). Returns 0 or -1. */
 int cli_parse_size(const char *s, size_t min, size_t max, size_t *out);
 
+#ifndef ROLLWATCH_RULES_DIR
+#define ROLLWATCH_RULES_DIR "/usr/local/share/rollwatch/rules.d"
+#endif
+
+struct err;
+
+/* The rules path: the --rules value, else ./rules.d when it exists, else the installed one. */
+const char *cli_rules_path(const char *opt);
+
+/* Prints a rule error as FILE:LINE:COL: message (or FILE: message) on stderr. */
+void cli_print_rule_error(void *arg, const struct err *e);
+
 int cmd_parse(int argc, char **argv);
+int cmd_run(int argc, char **argv, int replay);
+int cmd_check_rules(int argc, char **argv);
+int cmd_test_rules(int argc, char **argv);
 
 #endif

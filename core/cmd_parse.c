@@ -37,7 +37,7 @@ static const char parse_help[] =
 
 struct parse_run {
     struct parser parser;
-    struct sink_json *out;
+    struct sink_stdout *out;
     int write_failed;
 };
 
@@ -48,7 +48,7 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     struct record rec;
 
     parse_line(&run->parser, src, line, len, flags, &rec);
-    if (sink_json_record(run->out, &rec) != 0) {
+    if (sink_stdout_record(run->out, &rec) != 0) {
         run->write_failed = 1;
     }
 }
@@ -109,7 +109,7 @@ int cmd_parse(int argc, char **argv)
         }
     }
     parse_init(&run.parser);
-    run.out = sink_json_new(stdout);
+    run.out = sink_stdout_new(stdout, SINK_FORMAT_JSON, 0);
     run.write_failed = 0;
     uv_loop_init(&loop);
     in = ingest_new(&loop, &iopts, on_line, &run);
@@ -133,10 +133,10 @@ int cmd_parse(int argc, char **argv)
         log_at(LOG_ERROR, "core", "event loop still had open handles at exit");
         rc = EXIT_RUNTIME;
     }
-    if (sink_json_flush(run.out) != 0 || run.write_failed) {
+    if (sink_stdout_flush(run.out) != 0 || run.write_failed) {
         log_at(LOG_ERROR, "core", "writing to stdout failed");
         rc = EXIT_RUNTIME;
     }
-    sink_json_free(run.out);
+    sink_stdout_free(run.out);
     return rc;
 }

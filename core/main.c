@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -13,34 +14,27 @@ static const char usage_text[] =
     "rollwatch - watch Convox and Kubernetes rollouts in their logs\n"
     "\n"
     "Usage:\n"
-    "  rollwatch parse [OPTIONS] [FILE...]   print every line as a JSON record (no rules)\n"
-    "  rollwatch version                     print the version\n"
-    "  rollwatch COMMAND --help              help for one command\n"
-    "\n"
-    "Planned (see DESIGN.md; not in this build yet): run, replay, check-rules, test-rules.\n"
+    "  rollwatch [run] [OPTIONS] [FILE...]        classify and alert on logs (stdin by default)\n"
+    "  rollwatch replay [OPTIONS] FILE...         the same on stored logs, then exit\n"
+    "  rollwatch parse [OPTIONS] [FILE...]        print every line as a JSON record (no rules)\n"
+    "  rollwatch check-rules [--rules DIR]        validate rule files (FILE:LINE:COL errors)\n"
+    "  rollwatch test-rules [--rules DIR] TESTDIR run rule tests\n"
+    "  rollwatch version                          print the version\n"
+    "  rollwatch COMMAND --help                   help for one command\n"
     "\n"
     "Examples:\n"
-    "  convox logs -a myapp | rollwatch parse\n"
+    "  convox logs -a myapp | rollwatch --app myapp\n"
+    "  rollwatch replay --app myapp --output text examples/deploy-rollback.log\n"
     "  rollwatch parse examples/deploy-rollback.log | jq -c 'select(.kind==\"atom\")'\n"
     "\n"
-    "Exit codes: 0 ok, 1 runtime failure, 2 usage error.\n";
-
-static int not_yet(const char *cmd)
-{
-    fprintf(stderr,
-            "rollwatch: '%s' is not implemented in this build yet; 'rollwatch parse' is.\n"
-            "Run 'rollwatch --help' for what is available.\n",
-            cmd);
-    return EXIT_USAGE;
-}
+    "Exit codes: 0 ok, 1 runtime failure, 2 usage or rule errors.\n";
 
 int main(int argc, char **argv)
 {
     const char *cmd;
 
     if (argc < 2) {
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
+        return cmd_run(argc, argv, 0); /* no command: run on standard input */
     }
     cmd = argv[1];
     if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
@@ -58,9 +52,21 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "parse") == 0) {
         return cmd_parse(argc - 1, argv + 1);
     }
-    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "replay") == 0 ||
-        strcmp(cmd, "check-rules") == 0 || strcmp(cmd, "test-rules") == 0) {
-        return not_yet(cmd);
+    if (strcmp(cmd, "run") == 0) {
+        return cmd_run(argc - 1, argv + 1, 0);
+    }
+    if (strcmp(cmd, "replay") == 0) {
+        return cmd_run(argc - 1, argv + 1, 1);
+    }
+    if (strcmp(cmd, "check-rules") == 0) {
+        return cmd_check_rules(argc - 1, argv + 1);
+    }
+    if (strcmp(cmd, "test-rules") == 0) {
+        return cmd_test_rules(argc - 1, argv + 1);
+    }
+    /* "rollwatch [run] [OPTIONS] [FILE...]": options or a file name mean run */
+    if (cmd[0] == '-' || access(cmd, F_OK) == 0) {
+        return cmd_run(argc, argv, 0);
     }
     fprintf(stderr, "rollwatch: unknown command '%s'\n\n%s", cmd, usage_text);
     return EXIT_USAGE;

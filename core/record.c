@@ -28,3 +28,110 @@ int slice_eq(struct slice s, const char *str)
     size_t n = strlen(str);
     return s.p != NULL && s.len == n && memcmp(s.p, str, n) == 0;
 }
+
+static const char *const field_names[FIELD_COUNT] = {
+    [FIELD_KIND] = "kind",
+    [FIELD_OBJECT_KIND] = "object_kind",
+    [FIELD_STREAM] = "stream",
+    [FIELD_OBJECT] = "object",
+    [FIELD_SERVICE] = "service",
+    [FIELD_REPLICASET] = "replicaset",
+    [FIELD_POD] = "pod",
+    [FIELD_CONTAINER] = "container",
+    [FIELD_MESSAGE] = "message",
+    [FIELD_STATUS_FROM] = "status_from",
+    [FIELD_STATUS_TO] = "status_to",
+    [FIELD_RELEASE] = "release",
+    [FIELD_BUILD] = "build",
+    [FIELD_APP] = "app",
+    [FIELD_CLI] = "cli",
+    [FIELD_POD_STATUS] = "pod_status",
+    [FIELD_LINE] = "line",
+    [FIELD_EVENT] = "event",
+    [FIELD_CLASS] = "class",
+};
+
+int record_field_id(const char *name, size_t len)
+{
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        if (strlen(field_names[i]) == len && memcmp(field_names[i], name, len) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *record_field_name(int id)
+{
+    return id >= 0 && id < FIELD_COUNT ? field_names[id] : NULL;
+}
+
+static struct slice *std_slot(struct record *r, int id)
+{
+    switch (id) {
+    case FIELD_STREAM: return &r->stream;
+    case FIELD_OBJECT: return &r->object;
+    case FIELD_SERVICE: return &r->service;
+    case FIELD_REPLICASET: return &r->replicaset;
+    case FIELD_POD: return &r->pod;
+    case FIELD_CONTAINER: return &r->container;
+    case FIELD_MESSAGE: return &r->message;
+    case FIELD_STATUS_FROM: return &r->status_from;
+    case FIELD_STATUS_TO: return &r->status_to;
+    case FIELD_RELEASE: return &r->release;
+    case FIELD_BUILD: return &r->build;
+    case FIELD_APP: return &r->app;
+    case FIELD_CLI: return &r->cli;
+    case FIELD_POD_STATUS: return &r->pod_status;
+    case FIELD_LINE: return &r->line;
+    case FIELD_EVENT: return &r->event;
+    case FIELD_CLASS: return &r->class_name;
+    default: return NULL;
+    }
+}
+
+struct slice record_field_get(const struct record *r, int id)
+{
+    if (id == FIELD_KIND) {
+        const char *k = record_kind_name(r->kind);
+        return (struct slice){k, strlen(k)};
+    }
+    if (id == FIELD_OBJECT_KIND) {
+        const char *k = object_kind_name(r->object_kind);
+        return (struct slice){k, strlen(k)};
+    }
+    if (id >= FIELD_COUNT) {
+        for (size_t i = 0; i < r->nextra; i++) {
+            if (r->extra[i].field == id) {
+                return r->extra[i].val;
+            }
+        }
+        return SLICE_NONE;
+    }
+    return *std_slot((struct record *)r, id);
+}
+
+void record_field_set(struct record *r, int id, const char *name, struct slice v)
+{
+    struct slice *slot;
+
+    if (id >= FIELD_COUNT) {
+        for (size_t i = 0; i < r->nextra; i++) {
+            if (r->extra[i].field == id) {
+                r->extra[i].val = v;
+                return;
+            }
+        }
+        if (r->nextra < RECORD_MAX_EXTRA) {
+            r->extra[r->nextra].field = id;
+            r->extra[r->nextra].name = name;
+            r->extra[r->nextra].val = v;
+            r->nextra++;
+        }
+        return;
+    }
+    slot = std_slot(r, id);
+    if (slot != NULL) {
+        *slot = v;
+    }
+}

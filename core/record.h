@@ -57,6 +57,8 @@ enum record_flag {
     REC_COMBINED = 1u << 5    /* "(combined from similar events): " was stripped */
 };
 
+#define RECORD_MAX_EXTRA 8
+
 /* Where a line came from. Owned by ingest; valid while the line callback runs. */
 struct source {
     const char *name; /* path, "-" for stdin, or the command line of --exec */
@@ -92,7 +94,51 @@ struct record {
     struct slice app;         /* from the source label */
     struct slice cli;         /* transcript line type: promoting, ok, error, pod_status, … */
     struct slice pod_status;  /* transcript pod rows: pending, running, crashed, … */
+
+    /* Set by rules (strings owned by the rule set, valid while it is loaded). */
+    struct slice event;      /* lifecycle tag: pod_created, container_started, … */
+    struct slice class_name; /* failure class: crash_loop, oom, … */
+    size_t nextra;           /* named regex captures that are not standard fields */
+    struct record_extra {
+        int field; /* an id >= FIELD_COUNT, interned by the rule set */
+        const char *name;
+        struct slice val;
+    } extra[RECORD_MAX_EXTRA];
 };
+
+/* Fields addressable by name in rules and templates. The names are the JSON output keys. */
+enum record_field {
+    FIELD_KIND = 0,
+    FIELD_OBJECT_KIND,
+    FIELD_STREAM,
+    FIELD_OBJECT,
+    FIELD_SERVICE,
+    FIELD_REPLICASET,
+    FIELD_POD,
+    FIELD_CONTAINER,
+    FIELD_MESSAGE,
+    FIELD_STATUS_FROM,
+    FIELD_STATUS_TO,
+    FIELD_RELEASE,
+    FIELD_BUILD,
+    FIELD_APP,
+    FIELD_CLI,
+    FIELD_POD_STATUS,
+    FIELD_LINE,
+    FIELD_EVENT,
+    FIELD_CLASS,
+    FIELD_COUNT
+};
+
+/* The id of a standard field name, or -1. */
+int record_field_id(const char *name, size_t len);
+const char *record_field_name(int id);
+
+/* The value of field id (standard or extra) in r; absent = SLICE_NONE. */
+struct slice record_field_get(const struct record *r, int id);
+
+/* Sets field id to v: a standard slice, or an extra (replaced if present; ignored when full). */
+void record_field_set(struct record *r, int id, const char *name, struct slice v);
 
 const char *record_kind_name(enum record_kind k);
 const char *object_kind_name(enum object_kind k);

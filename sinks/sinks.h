@@ -1,29 +1,40 @@
-/* sinks: where records, alerts and metrics go. This cut: NDJSON records on a stdio stream. */
+/* sinks: where records and alerts go. This cut: standard output as NDJSON or readable text. */
 #ifndef ROLLWATCH_SINKS_H
 #define ROLLWATCH_SINKS_H
 
 #include <stdio.h>
 
+#include "alert.h"
 #include "record.h"
 
-struct sink_json;
+enum sink_format { SINK_FORMAT_JSON = 0, SINK_FORMAT_TEXT, SINK_FORMAT_NONE };
+
+struct sink_stdout;
 
 /*
- * An NDJSON writer on out (borrowed; not closed by sink_json_free). Output is buffered and
- * written in large blocks. Never NULL (aborts on OOM).
+ * A writer on out (borrowed; not closed by sink_stdout_free). Output is buffered and written
+ * in large blocks (flush to push it out). color: ANSI colours in text format.
+ * Never NULL (aborts on OOM).
  */
-struct sink_json *sink_json_new(FILE *out);
+struct sink_stdout *sink_stdout_new(FILE *out, enum sink_format fmt, int color);
 
 /*
- * Writes one {"type":"record",...} line for r (DESIGN §2). Invalid UTF-8 is replaced by
- * U+FFFD, control bytes are escaped. Returns 0, or -1 if writing to the stream failed.
+ * One {"type":"record",...} line for r (DESIGN §2), with "event"/"class" when rules set them.
+ * Invalid UTF-8 becomes U+FFFD, control bytes are escaped. Text format: a short line.
+ * Returns 0, or -1 if writing failed.
  */
-int sink_json_record(struct sink_json *s, const struct record *r);
+int sink_stdout_record(struct sink_stdout *s, const struct record *r);
+
+/* One {"type":"alert",...} line (DESIGN §6), or in text a line plus its hint. */
+int sink_stdout_alert(struct sink_stdout *s, const struct alert *a);
 
 /* Writes out what is buffered. Returns 0, or -1 on a write error. */
-int sink_json_flush(struct sink_json *s);
+int sink_stdout_flush(struct sink_stdout *s);
 
-/* Flushes and frees. sink_json_free(NULL) is a no-op. */
-void sink_json_free(struct sink_json *s);
+/* Flushes and frees. sink_stdout_free(NULL) is a no-op. */
+void sink_stdout_free(struct sink_stdout *s);
+
+/* Parses "json", "text" or "none". Returns 0, or -1. */
+int sink_format_parse(const char *s, enum sink_format *out);
 
 #endif

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static FILE *devnull;
     struct parser p;
     struct record rec;
-    struct sink_json *out;
+    struct sink_stdout *out;
     const char *s = (const char *)data;
     size_t start = 0;
 
@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         devnull = fopen("/dev/null", "w");
     }
     parse_init(&p);
-    out = sink_json_new(devnull);
+    out = sink_stdout_new(devnull, SINK_FORMAT_JSON, 0);
     /* each newline-separated piece is a line, as ingest would hand it over */
     for (size_t i = 0; i <= size; i++) {
         if (i == size || s[i] == '\n') {
@@ -37,10 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     __builtin_trap();
                 }
             }
-            sink_json_record(out, &rec);
+            sink_stdout_record(out, &rec);
             start = i + 1;
         }
     }
-    sink_json_free(out);
+    sink_stdout_free(out);
     return 0;
 }

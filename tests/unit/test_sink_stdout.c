@@ -20,14 +20,14 @@ static char *to_json(const char *line, size_t len)
     char *out = NULL;
     size_t out_len = 0;
     FILE *f = open_memstream(&out, &out_len);
-    struct sink_json *s;
+    struct sink_stdout *s;
 
     assert_non_null(f);
-    s = sink_json_new(f);
+    s = sink_stdout_new(f, SINK_FORMAT_JSON, 0);
     parse_init(&p);
     parse_line(&p, NULL, line, len, 0, &r);
-    assert_int_equal(sink_json_record(s, &r), 0);
-    sink_json_free(s);
+    assert_int_equal(sink_stdout_record(s, &r), 0);
+    sink_stdout_free(s);
     fclose(f);
     return out;
 }
@@ -87,16 +87,16 @@ static void test_inherited_and_truncated_marked(void **state)
     char *out = NULL;
     size_t out_len = 0;
     FILE *f = open_memstream(&out, &out_len);
-    struct sink_json *s = sink_json_new(f);
+    struct sink_stdout *s = sink_stdout_new(f, SINK_FORMAT_JSON, 0);
     const char *a = "2026-03-18T14:30:51Z system/k8s/web Scaled up replica set web-745f845dc to 2";
     (void)state;
 
     parse_init(&p);
     parse_line(&p, NULL, a, strlen(a), 0, &r);
-    sink_json_record(s, &r);
+    sink_stdout_record(s, &r);
     parse_line(&p, NULL, "OK", 2, REC_TRUNCATED, &r);
-    sink_json_record(s, &r);
-    sink_json_free(s);
+    sink_stdout_record(s, &r);
+    sink_stdout_free(s);
     fclose(f);
     assert_non_null(strstr(out, "\"ts\":\"2026-03-18T14:30:51Z\",\"kind\":\"cli\""));
     assert_non_null(strstr(out, "\"ts_inherited\":true,\"truncated\":true}\n"));

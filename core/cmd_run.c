@@ -1,0 +1,305 @@
+/* rollwatch run / replay: ingest -> parse -> rules -> stdout, with SIGHUP reload of the rules. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "cli.h"
+#include "ingest.h"
+#include "log.h"
+#include "parse.h"
+#include "rules.h"
+#include "sinks.h"
+
+static const char run_help[] =
+    "Usage: rollwatch [run] [OPTIONS] [FILE...]\n"
+    "       rollwatch replay [OPTIONS] FILE...\n"
+    "\n"
+    "run reads Convox / Kubernetes logs (no FILE or '-': standard input), classifies pod\n"
+    "failures and prints alerts. replay does the same for stored logs and exits at the end.\n"
+    "Every window and deadline runs on the logs' own event time, so both give the same alerts.\n"
+    "(Following growing files like tail -F, webhooks and metrics come in later versions.)\n"
+    "\n"
+    "Options:\n"
+    "  --rules DIR          rule files (default ./rules.d when present, else " ROLLWATCH_RULES_DIR ")\n"
+    "  --app NAME           label lines with app NAME (Convox lines do not carry it)\n"
+    "  --input APP=PATH     read PATH and label its lines with APP (repeatable)\n"
+    "  --output FMT         json (NDJSON; default when stdout is not a terminal), text, none\n"
+    "  --records            also print every record with its event and class tags\n"
+    "  --max-line BYTES     cut longer lines to BYTES (default 65536)\n"
+    "  -q, --quiet          no summary on stderr at the end\n"
+    "  -h, --help           this help\n"
+    "\n"
+    "Examples:\n"
+    "  convox logs -a myapp | rollwatch --app myapp\n"
+    "  rollwatch replay --app myapp --output text examples/deploy-rollback.log\n"
+    "  rollwatch replay --records logs/*.log | jq -c 'select(.class != null)'\n"
+    "\n"
+    "Signals: SIGHUP reloads the rules (bad rules keep the old ones); SIGINT/SIGTERM stop.\n"
+    "Exit codes: 0 ok, 1 an input could not be read or output failed, 2 usage or rule errors.\n";
+
+struct pipeline {
+    uv_loop_t loop;
+    struct parser parser;
+    struct rules_engine *engine;
+    struct sink_stdout *out;
+    struct ingest *in;
+    const char *rules_path;
+    int records;
+    int write_failed;
+    uint64_t alerts;
+    uint64_t source_errors;
+    uv_check_t flush;
+    uv_signal_t sighup, sigint, sigterm;
+};
+
+static void on_alert(void *arg, const struct alert *a)
+{
+    struct pipeline *p = arg;
+
+    p->alerts++;
+    if (sink_stdout_alert(p->out, a) != 0) {
+        p->write_failed = 1;
+    }
+}
+
+static void on_line(void *arg, const struct source *src, const char *line, size_t len,
+                    unsigned flags)
+{
+    struct pipeline *p = arg;
+    struct record rec;
+
+    parse_line(&p->parser, src, line, len, flags, &rec);
+    rules_eval(p->engine, &rec);
+    if (p->records && sink_stdout_record(p->out, &rec) != 0) {
+        p->write_failed = 1;
+    }
+}
+
+/* After each turn of the loop: what was produced goes out now, not when the buffer fills. */
+static void on_flush(uv_check_t *h)
+{
+    struct pipeline *p = h->data;
+
+    if (sink_stdout_flush(p->out) != 0) {
+        p->write_failed = 1;
+    }
+}
+
+static void on_sighup(uv_signal_t *h, int signum)
+{
+    struct pipeline *p = h->data;
+    struct rule_set *set;
+
+    (void)signum;
+    log_at(LOG_INFO, "rules", "SIGHUP: reloading rules path=%s", p->rules_path);
+    set = rules_load(p->rules_path, cli_print_rule_error, NULL);
+    if (set == NULL) {
+        log_at(LOG_ERROR, "rules", "reload failed, keeping the old rules path=%s", p->rules_path);
+        return;
+    }
+    rules_engine_swap(p->engine, set);
+    log_at(LOG_INFO, "rules", "reloaded rules=%zu path=%s", rules_set_count(set), p->rules_path);
+}
+
+static void on_ingest_closed(void *arg)
+{
+    (void)arg;
+}
+
+static void close_all(struct pipeline *p)
+{
+    if (p->in != NULL) {
+        /* ingest frees itself once closed: keep what the exit code needs */
+        p->source_errors = ingest_stats(p->in)->source_errors;
+        ingest_close(p->in, on_ingest_closed, p);
+        p->in = NULL;
+    }
+    uv_signal_stop(&p->sighup);
+    uv_signal_stop(&p->sigint);
+    uv_signal_stop(&p->sigterm);
+    uv_check_stop(&p->flush);
+}
+
+static void on_stop_signal(uv_signal_t *h, int signum)
+{
+    struct pipeline *p = h->data;
+
+    log_at(LOG_INFO, "core", "signal %d: stopping", signum);
+    close_all(p);
+}
+
+static void on_ingest_done(void *arg)
+{
+    close_all(arg);
+}
+
+static void on_walk_close(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+static void summary(struct pipeline *p)
+{
+    const struct parse_stats *ps = parse_stats(&p->parser);
+    const struct rules_stats *rs = rules_engine_stats(p->engine);
+
+    fprintf(stderr,
+            "rollwatch: %llu lines (%llu unknown, %llu truncated), %llu tagged with an event, "
+            "%llu with a failure class, %llu alerts sent (%llu repeats suppressed)\n",
+            (unsigned long long)ps->lines, (unsigned long long)ps->by_kind[RECORD_UNKNOWN],
+            (unsigned long long)ps->truncated, (unsigned long long)rs->tagged_event,
+            (unsigned long long)rs->tagged_class, (unsigned long long)rs->alerts_fired,
+            (unsigned long long)rs->alerts_suppressed);
+    if (rs->regex_errors > 0) {
+        fprintf(stderr, "rollwatch: %llu regex match errors (match limit hit)\n",
+                (unsigned long long)rs->regex_errors);
+    }
+}
+
+int cmd_run(int argc, char **argv, int replay)
+{
+    static const struct option longopts[] = {
+        {"rules", required_argument, NULL, 'r'},   {"app", required_argument, NULL, 'a'},
+        {"input", required_argument, NULL, 'i'},   {"output", required_argument, NULL, 'o'},
+        {"records", no_argument, NULL, 'R'},       {"max-line", required_argument, NULL, 'm'},
+        {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *cmd = replay ? "replay" : "run";
+    struct ingest_opts iopts = {0};
+    struct pipeline p;
+    struct rule_set *set;
+    const char *app = NULL, *rules_opt = NULL;
+    char **inputs = NULL;
+    size_t ninputs = 0;
+    enum sink_format fmt = isatty(1) ? SINK_FORMAT_TEXT : SINK_FORMAT_JSON;
+    int c, quiet = 0, rc = EXIT_OK;
+
+    memset(&p, 0, sizeof(p));
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            rules_opt = optarg;
+            break;
+        case 'a':
+            app = optarg;
+            break;
+        case 'i':
+            if (strchr(optarg, '=') == NULL || optarg[0] == '=' || strchr(optarg, '=')[1] == 0) {
+                fprintf(stderr, "rollwatch %s: --input takes APP=PATH, got '%s'\n", cmd, optarg);
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            inputs = realloc(inputs, (ninputs + 1) * sizeof(*inputs));
+            if (inputs == NULL) {
+                abort();
+            }
+            inputs[ninputs++] = optarg;
+            break;
+        case 'o':
+            if (sink_format_parse(optarg, &fmt) != 0) {
+                fprintf(stderr, "rollwatch %s: --output must be json, text or none\n", cmd);
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'R':
+            p.records = 1;
+            break;
+        case 'm':
+            if (cli_parse_size(optarg, INGEST_MIN_MAX_LINE, INGEST_MAX_MAX_LINE,
+                               &iopts.max_line) != 0) {
+                fprintf(stderr, "rollwatch %s: --max-line: '%s' is not a size from %d to %d\n", cmd,
+                        optarg, INGEST_MIN_MAX_LINE, INGEST_MAX_MAX_LINE);
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            fputs(run_help, stdout);
+            free(inputs);
+            return EXIT_OK;
+        default:
+            fprintf(stderr, "Run 'rollwatch %s --help' for usage.\n", cmd);
+            free(inputs);
+            return EXIT_USAGE;
+        }
+    }
+    if (replay && optind >= argc && ninputs == 0) {
+        fprintf(stderr, "rollwatch replay: name the log files to replay (see --help)\n");
+        free(inputs);
+        return EXIT_USAGE;
+    }
+    p.rules_path = cli_rules_path(rules_opt);
+    set = rules_load(p.rules_path, cli_print_rule_error, NULL);
+    if (set == NULL) {
+        fprintf(stderr, "rollwatch %s: the rules in %s have errors (see above)\n", cmd,
+                p.rules_path);
+        free(inputs);
+        return EXIT_USAGE;
+    }
+    parse_init(&p.parser);
+    p.out = sink_stdout_new(stdout, fmt, fmt == SINK_FORMAT_TEXT && isatty(1));
+    p.engine = rules_engine_new(set, NULL, on_alert, &p);
+    uv_loop_init(&p.loop);
+    p.in = ingest_new(&p.loop, &iopts, on_line, &p);
+    for (size_t i = 0; i < ninputs; i++) {
+        char *eq = strchr(inputs[i], '=');
+
+        *eq = '\0';
+        ingest_add(p.in, eq + 1, inputs[i]);
+        *eq = '=';
+    }
+    for (int i = optind; i < argc; i++) {
+        ingest_add(p.in, argv[i], app);
+    }
+    if (optind >= argc && ninputs == 0) {
+        if (isatty(0)) {
+            fprintf(stderr, "rollwatch: reading logs from the terminal (Ctrl-D ends; --help)\n");
+        }
+        ingest_add(p.in, "-", app);
+    }
+    uv_check_init(&p.loop, &p.flush);
+    p.flush.data = &p;
+    uv_check_start(&p.flush, on_flush);
+    uv_signal_init(&p.loop, &p.sighup);
+    uv_signal_init(&p.loop, &p.sigint);
+    uv_signal_init(&p.loop, &p.sigterm);
+    p.sighup.data = p.sigint.data = p.sigterm.data = &p;
+    uv_signal_start(&p.sighup, on_sighup, SIGHUP);
+    uv_signal_start(&p.sigint, on_stop_signal, SIGINT);
+    uv_signal_start(&p.sigterm, on_stop_signal, SIGTERM);
+    ingest_start(p.in, on_ingest_done);
+    uv_run(&p.loop, UV_RUN_DEFAULT);
+    uv_walk(&p.loop, on_walk_close, NULL);
+    uv_run(&p.loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&p.loop) != 0) {
+        log_at(LOG_ERROR, "core", "event loop still had open handles at exit");
+        rc = EXIT_RUNTIME;
+    }
+    if (sink_stdout_flush(p.out) != 0 || p.write_failed) {
+        log_at(LOG_ERROR, "core", "writing to stdout failed");
+        rc = EXIT_RUNTIME;
+    }
+    if (p.source_errors > 0) {
+        rc = EXIT_RUNTIME;
+    }
+    if (!quiet) {
+        summary(&p);
+    }
+    sink_stdout_free(p.out);
+    rules_engine_free(p.engine);
+    free(inputs);
+    return rc;
+}

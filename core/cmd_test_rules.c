@@ -1,0 +1,506 @@
+/* rollwatch test-rules: run rule tests (a log plus the alerts and tags it must and must not give). */
+#include <dirent.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_tree.h>
+
+#include "cli.h"
+#include "parse.h"
+#include "rules.h"
+#include "xmalloc.h"
+
+#define TEST_MAX_FILE (16 * 1024 * 1024)
+
+static const char test_help[] =
+    "Usage: rollwatch test-rules [--rules DIR] TESTDIR\n"
+    "\n"
+    "Runs every TESTDIR/*.json rule test: log lines (inline \"lines\" or a \"log\" file next to the\n"
+    "test) go through the parser and the rules, then the test's expectations are checked:\n"
+    "\"records\" (tags and fields of given lines), \"alerts\" (each must match an alert),\n"
+    "\"no_alerts\" (none may match), \"alert_count\", \"no_classes\". See rules.d/README.md.\n"
+    "\n"
+    "Examples:\n"
+    "  rollwatch test-rules tests/rules\n"
+    "  rollwatch test-rules --rules ./my-rules.d ./my-rule-tests\n"
+    "\n"
+    "Exit codes: 0 all passed, 1 a test failed, 2 usage or rule errors.\n";
+
+/* What one test run produced, copied out of the borrowed records and alerts. */
+struct got_record {
+    char *f[FIELD_COUNT]; /* owned; NULL = absent */
+    size_t nextra;
+    char *extra_name[RECORD_MAX_EXTRA];
+    char *extra_val[RECORD_MAX_EXTRA];
+};
+
+enum { A_STATUS, A_RULE, A_CLASS, A_SEVERITY, A_APP, A_SERVICE, A_POD, A_RELEASE, A_SUMMARY,
+       A_HINT, A_COUNT, A_FIELDS };
+static const char *const alert_keys[A_FIELDS] = {"status",  "rule",    "class",   "severity",
+                                                 "app",     "service", "pod",     "release",
+                                                 "summary", "hint",    "count"};
+
+struct got_alert {
+    char *f[A_FIELDS]; /* owned; NULL = absent */
+};
+
+struct run {
+    struct got_record *recs;
+    size_t nrecs;
+    struct got_alert *alerts;
+    size_t nalerts;
+    char why[2048]; /* first failure */
+    int failed;
+};
+
+static char *slice_dup(struct slice s)
+{
+    return s.p ? xstrndup(s.p, s.len) : NULL;
+}
+
+static void on_alert(void *arg, const struct alert *a)
+{
+    struct run *run = arg;
+    struct got_alert *g;
+    char num[32];
+
+    run->alerts = xrealloc(run->alerts, (run->nalerts + 1) * sizeof(*run->alerts));
+    g = &run->alerts[run->nalerts++];
+    memset(g, 0, sizeof(*g));
+    g->f[A_STATUS] = xstrdup(alert_status_name(a->status));
+    g->f[A_RULE] = a->rule ? xstrdup(a->rule) : NULL;
+    g->f[A_CLASS] = a->class_name ? xstrdup(a->class_name) : NULL;
+    g->f[A_SEVERITY] = xstrdup(alert_severity_name(a->severity));
+    g->f[A_APP] = slice_dup(a->app);
+    g->f[A_SERVICE] = slice_dup(a->service);
+    g->f[A_POD] = slice_dup(a->pod);
+    g->f[A_RELEASE] = slice_dup(a->release);
+    g->f[A_SUMMARY] = a->summary ? xstrdup(a->summary) : NULL;
+    g->f[A_HINT] = a->hint ? xstrdup(a->hint) : NULL;
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)a->count);
+    g->f[A_COUNT] = xstrdup(num);
+}
+
+static void keep_record(struct run *run, const struct record *r)
+{
+    struct got_record *g;
+
+    run->recs = xrealloc(run->recs, (run->nrecs + 1) * sizeof(*run->recs));
+    g = &run->recs[run->nrecs++];
+    memset(g, 0, sizeof(*g));
+    for (int i = 0; i < FIELD_COUNT; i++) {
+        g->f[i] = slice_dup(record_field_get(r, i));
+    }
+    for (size_t i = 0; i < r->nextra; i++) {
+        g->extra_name[i] = xstrdup(r->extra[i].name);
+        g->extra_val[i] = slice_dup(r->extra[i].val);
+    }
+    g->nextra = r->nextra;
+}
+
+static void run_free(struct run *run)
+{
+    for (size_t i = 0; i < run->nrecs; i++) {
+        for (int k = 0; k < FIELD_COUNT; k++) {
+            free(run->recs[i].f[k]);
+        }
+        for (size_t k = 0; k < run->recs[i].nextra; k++) {
+            free(run->recs[i].extra_name[k]);
+            free(run->recs[i].extra_val[k]);
+        }
+    }
+    for (size_t i = 0; i < run->nalerts; i++) {
+        for (int k = 0; k < A_FIELDS; k++) {
+            free(run->alerts[i].f[k]);
+        }
+    }
+    free(run->recs);
+    free(run->alerts);
+}
+
+static void __attribute__((format(printf, 2, 3))) failf(struct run *run, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (run->failed++) {
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(run->why, sizeof(run->why), fmt, ap);
+    va_end(ap);
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf;
+    size_t n;
+
+    if (f == NULL) {
+        return NULL;
+    }
+    buf = xmalloc(TEST_MAX_FILE + 1);
+    n = fread(buf, 1, TEST_MAX_FILE, f);
+    fclose(f);
+    buf[n] = '\0';
+    *len = n;
+    return buf;
+}
+
+static void feed(struct run *run, struct parser *ps, struct rules_engine *eng,
+                 struct source *src, const char *line, size_t len)
+{
+    struct record rec;
+
+    src->lineno++;
+    parse_line(ps, src, line, len, 0, &rec);
+    rules_eval(eng, &rec);
+    keep_record(run, &rec);
+}
+
+/* ---- expectations ------------------------------------------------------------------------- */
+
+static const char *value_text(yajl_val v, char *buf, size_t cap)
+{
+    if (YAJL_IS_STRING(v)) {
+        return YAJL_GET_STRING(v);
+    }
+    if (YAJL_IS_NUMBER(v)) {
+        snprintf(buf, cap, "%s", YAJL_GET_NUMBER(v));
+        return buf;
+    }
+    return NULL;
+}
+
+static int alert_matches(const struct got_alert *g, yajl_val want, struct run *run)
+{
+    for (size_t i = 0; i < want->u.object.len; i++) {
+        const char *k = want->u.object.keys[i];
+        yajl_val v = want->u.object.values[i];
+        char buf[64];
+        const char *w;
+        int idx = -1;
+
+        for (int a = 0; a < A_FIELDS; a++) {
+            if (strcmp(alert_keys[a], k) == 0) {
+                idx = a;
+            }
+        }
+        if (idx < 0) {
+            failf(run, "unknown alert field \"%s\" in the test", k);
+            return 0;
+        }
+        if (YAJL_IS_NULL(v)) {
+            if (g->f[idx] != NULL) {
+                return 0;
+            }
+            continue;
+        }
+        w = value_text(v, buf, sizeof(buf));
+        if (w == NULL || g->f[idx] == NULL) {
+            return 0;
+        }
+        if (idx == A_SUMMARY || idx == A_HINT ? strstr(g->f[idx], w) == NULL
+                                              : strcmp(g->f[idx], w) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void describe_alerts(struct run *run, char *buf, size_t cap)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < run->nalerts && o + 1 < cap; i++) {
+        const struct got_alert *g = &run->alerts[i];
+        int n = snprintf(buf + o, cap - o, "\n      got alert rule=%s class=%s service=%s pod=%s",
+                         g->f[A_RULE] ? g->f[A_RULE] : "null",
+                         g->f[A_CLASS] ? g->f[A_CLASS] : "null",
+                         g->f[A_SERVICE] ? g->f[A_SERVICE] : "null",
+                         g->f[A_POD] ? g->f[A_POD] : "null");
+
+        if (n < 0) {
+            break;
+        }
+        o += (size_t)n;
+    }
+}
+
+static void check_records(struct run *run, yajl_val recs)
+{
+    for (size_t i = 0; i < recs->u.array.len; i++) {
+        yajl_val want = recs->u.array.values[i];
+        const char *path_line[] = {"line", NULL};
+        yajl_val ln = yajl_tree_get(want, path_line, yajl_t_number);
+        long long n;
+        const struct got_record *g;
+
+        if (!YAJL_IS_OBJECT(want) || ln == NULL || !YAJL_IS_INTEGER(ln)) {
+            failf(run, "records[%zu] needs \"line\": N", i);
+            return;
+        }
+        n = YAJL_GET_INTEGER(ln);
+        if (n < 1 || (size_t)n > run->nrecs) {
+            failf(run, "records[%zu]: line %lld does not exist (%zu lines)", i, n, run->nrecs);
+            return;
+        }
+        g = &run->recs[n - 1];
+        for (size_t k = 0; k < want->u.object.len; k++) {
+            const char *key = want->u.object.keys[k];
+            yajl_val v = want->u.object.values[k];
+            const char *have = NULL;
+            char buf[64];
+            const char *w;
+            int id;
+
+            if (strcmp(key, "line") == 0) {
+                continue;
+            }
+            id = record_field_id(key, strlen(key));
+            if (id >= 0) {
+                have = g->f[id];
+            } else {
+                for (size_t e = 0; e < g->nextra; e++) {
+                    if (strcmp(g->extra_name[e], key) == 0) {
+                        have = g->extra_val[e];
+                    }
+                }
+            }
+            w = YAJL_IS_NULL(v) ? NULL : value_text(v, buf, sizeof(buf));
+            if ((w == NULL) != (have == NULL) || (w && strcmp(w, have) != 0)) {
+                failf(run, "line %lld: %s is %s%s%s, expected %s%s%s", n, key, have ? "\"" : "",
+                      have ? have : "absent", have ? "\"" : "", w ? "\"" : "",
+                      w ? w : "absent", w ? "\"" : "");
+                return;
+            }
+        }
+    }
+}
+
+static void check(struct run *run, yajl_val test)
+{
+    static const char *const known[] = {"name", "app", "log", "lines", "records", "alerts",
+                                        "no_alerts", "alert_count", "no_classes",
+                                        "description", NULL};
+    char extra[4096];
+
+    for (size_t i = 0; i < test->u.object.len; i++) {
+        const char *const *k = known;
+
+        while (*k && strcmp(*k, test->u.object.keys[i]) != 0) {
+            k++;
+        }
+        if (*k == NULL) {
+            failf(run, "unknown key \"%s\" in the test", test->u.object.keys[i]);
+            return;
+        }
+    }
+    for (size_t i = 0; i < test->u.object.len; i++) {
+        const char *key = test->u.object.keys[i];
+        yajl_val v = test->u.object.values[i];
+
+        if (strcmp(key, "records") == 0 && YAJL_IS_ARRAY(v)) {
+            check_records(run, v);
+        } else if ((strcmp(key, "alerts") == 0 || strcmp(key, "no_alerts") == 0) &&
+                   YAJL_IS_ARRAY(v)) {
+            int must = key[0] == 'a';
+
+            for (size_t k = 0; k < v->u.array.len; k++) {
+                yajl_val want = v->u.array.values[k];
+                size_t hits = 0;
+
+                if (!YAJL_IS_OBJECT(want)) {
+                    failf(run, "%s[%zu] must be an object", key, k);
+                    return;
+                }
+                for (size_t a = 0; a < run->nalerts; a++) {
+                    hits += alert_matches(&run->alerts[a], want, run);
+                }
+                if (must && hits == 0) {
+                    describe_alerts(run, extra, sizeof(extra));
+                    failf(run, "alerts[%zu]: no alert matches (%zu alerts)%s", k, run->nalerts,
+                          extra);
+                } else if (!must && hits > 0) {
+                    describe_alerts(run, extra, sizeof(extra));
+                    failf(run, "no_alerts[%zu]: %zu alerts match%s", k, hits, extra);
+                }
+            }
+        } else if (strcmp(key, "alert_count") == 0 && YAJL_IS_INTEGER(v)) {
+            if ((long long)run->nalerts != YAJL_GET_INTEGER(v)) {
+                describe_alerts(run, extra, sizeof(extra));
+                failf(run, "alert_count: got %zu, expected %lld%s", run->nalerts,
+                      YAJL_GET_INTEGER(v), extra);
+            }
+        } else if (strcmp(key, "no_classes") == 0 && YAJL_IS_TRUE(v)) {
+            for (size_t r = 0; r < run->nrecs; r++) {
+                if (run->recs[r].f[FIELD_CLASS] != NULL) {
+                    failf(run, "no_classes: line %zu has class %s: %s", r + 1,
+                          run->recs[r].f[FIELD_CLASS],
+                          run->recs[r].f[FIELD_LINE] ? run->recs[r].f[FIELD_LINE] : "");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/* Runs one test file. Returns 1 passed, 0 failed, -1 rule errors. */
+static int run_test(const char *dir, const char *file, const char *rules_path)
+{
+    char path[4096], errbuf[512], dirpath[4096];
+    size_t len;
+    char *text = NULL, *log = NULL;
+    yajl_val test = NULL, name, lines, logv, appv;
+    struct rule_set *set;
+    struct rules_engine *eng;
+    struct parser ps;
+    struct source src = {0};
+    struct run run;
+    const char *p_name[] = {"name", NULL}, *p_lines[] = {"lines", NULL},
+               *p_log[] = {"log", NULL}, *p_app[] = {"app", NULL};
+    int result;
+
+    memset(&run, 0, sizeof(run));
+    snprintf(path, sizeof(path), "%s/%s", dir, file);
+    text = read_all(path, &len);
+    if (text == NULL || (test = yajl_tree_parse(text, errbuf, sizeof(errbuf))) == NULL ||
+        !YAJL_IS_OBJECT(test)) {
+        printf("FAIL %s\n      not a JSON object: %s\n", path, text ? errbuf : "cannot read");
+        free(text);
+        yajl_tree_free(test);
+        return 0;
+    }
+    set = rules_load(rules_path, cli_print_rule_error, NULL);
+    if (set == NULL) {
+        free(text);
+        yajl_tree_free(test);
+        return -1;
+    }
+    eng = rules_engine_new(set, NULL, on_alert, &run);
+    parse_init(&ps);
+    name = yajl_tree_get(test, p_name, yajl_t_string);
+    lines = yajl_tree_get(test, p_lines, yajl_t_array);
+    logv = yajl_tree_get(test, p_log, yajl_t_string);
+    appv = yajl_tree_get(test, p_app, yajl_t_string);
+    src.name = path;
+    src.app = appv ? YAJL_GET_STRING(appv) : NULL;
+    if ((lines == NULL) == (logv == NULL)) {
+        failf(&run, "a test needs exactly one of \"lines\" or \"log\"");
+    } else if (lines != NULL) {
+        for (size_t i = 0; i < lines->u.array.len; i++) {
+            const char *l = YAJL_GET_STRING(lines->u.array.values[i]);
+
+            if (l == NULL) {
+                failf(&run, "lines[%zu] is not a string", i);
+                break;
+            }
+            feed(&run, &ps, eng, &src, l, strlen(l));
+        }
+    } else {
+        snprintf(dirpath, sizeof(dirpath), "%s/%s", dir, YAJL_GET_STRING(logv));
+        log = read_all(dirpath, &len);
+        if (log == NULL) {
+            failf(&run, "cannot read log %s", dirpath);
+        } else {
+            size_t start = 0;
+
+            for (size_t i = 0; i <= len; i++) {
+                if (i == len || log[i] == '\n') {
+                    if (i > start || i < len) {
+                        feed(&run, &ps, eng, &src, log + start, i - start);
+                    }
+                    start = i + 1;
+                }
+            }
+        }
+    }
+    if (!run.failed) {
+        check(&run, test);
+    }
+    result = run.failed == 0;
+    if (result) {
+        printf("PASS %s  (%s)\n", name ? YAJL_GET_STRING(name) : file, file);
+    } else {
+        printf("FAIL %s  (%s)\n      %s\n", name ? YAJL_GET_STRING(name) : file, path, run.why);
+    }
+    rules_engine_free(eng);
+    run_free(&run);
+    yajl_tree_free(test);
+    free(text);
+    free(log);
+    return result;
+}
+
+static int json_name(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+
+    return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
+}
+
+int cmd_test_rules(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"rules", required_argument, NULL, 'r'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *rules_opt = NULL, *rules_path;
+    struct dirent **names = NULL;
+    struct rule_set *set;
+    int c, n, passed = 0, failed = 0, rc = EXIT_OK;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'r':
+            rules_opt = optarg;
+            break;
+        case 'h':
+            fputs(test_help, stdout);
+            return EXIT_OK;
+        default:
+            fputs("Run 'rollwatch test-rules --help' for usage.\n", stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs("rollwatch test-rules: name one TESTDIR (see --help)\n", stderr);
+        return EXIT_USAGE;
+    }
+    rules_path = cli_rules_path(rules_opt);
+    set = rules_load(rules_path, cli_print_rule_error, NULL);
+    if (set == NULL) {
+        fprintf(stderr, "rollwatch test-rules: the rules in %s have errors (see above)\n",
+                rules_path);
+        return EXIT_USAGE;
+    }
+    rules_set_free(set);
+    n = scandir(argv[optind], &names, json_name, alphasort);
+    if (n <= 0) {
+        fprintf(stderr, "rollwatch test-rules: no *.json tests in %s\n", argv[optind]);
+        free(names);
+        return EXIT_USAGE;
+    }
+    for (int i = 0; i < n; i++) {
+        int r = rc == EXIT_USAGE ? 0 : run_test(argv[optind], names[i]->d_name, rules_path);
+
+        if (r < 0) {
+            rc = EXIT_USAGE;
+        } else if (r > 0) {
+            passed++;
+        } else {
+            failed++;
+        }
+        free(names[i]);
+    }
+    free(names);
+    printf("%d passed, %d failed\n", passed, failed);
+    if (rc == EXIT_USAGE) {
+        return rc;
+    }
+    return failed > 0 ? EXIT_RUNTIME : EXIT_OK;
+}

@@ -1,0 +1,73 @@
+/* rules: load rules.d, tag records with events and classes, raise deduplicated alerts. */
+#ifndef ROLLWATCH_RULES_H
+#define ROLLWATCH_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "err.h"
+#include "record.h"
+
+struct rule_set;
+struct rules_engine;
+
+/* Receives each load error (FILE:LINE:COL in e); e is valid only during the call. */
+typedef void (*rules_err_cb)(void *arg, const struct err *e);
+
+/* Receives each alert; a is valid only during the call (sinks copy what they keep). */
+typedef void (*rules_alert_cb)(void *arg, const struct alert *a);
+
+/*
+ * Loads every *.json in dir in name order (or the one file, if path is a file) into a new
+ * rule set. Reports every error through on_err (may be NULL) and returns NULL if there was any.
+ * The caller owns the set.
+ */
+struct rule_set *rules_load(const char *path, rules_err_cb on_err, void *arg);
+
+/* The same from text in memory (one file named name). For tests and fuzzing. */
+struct rule_set *rules_load_text(const char *name, const char *text, size_t len,
+                                 rules_err_cb on_err, void *arg);
+
+void rules_set_free(struct rule_set *set);
+size_t rules_set_count(const struct rule_set *set);
+size_t rules_set_class_count(const struct rule_set *set);
+
+struct rules_opts {
+    int64_t repeat_interval_ns; /* a firing alert is re-sent after this long; 0 = 1 hour */
+    size_t max_state;           /* keyed state entries per table; 0 = 65536 */
+};
+
+struct rules_stats {
+    uint64_t records;
+    uint64_t tagged_event;
+    uint64_t tagged_class;
+    uint64_t alerts_fired;
+    uint64_t alerts_suppressed;
+    uint64_t regex_errors;
+    uint64_t state_evicted;
+};
+
+/* An engine evaluating set (ownership passes to the engine). opts may be NULL. */
+struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_opts *opts,
+                                      rules_alert_cb on_alert, void *arg);
+
+/*
+ * Replaces the rule set (SIGHUP reload), taking ownership of set and freeing the old one.
+ * State keyed by rules is dropped; alert dedup state is kept.
+ */
+void rules_engine_swap(struct rules_engine *eng, struct rule_set *set);
+
+/*
+ * Evaluates one record: tags r->event / r->class_name (and capture fields), updates the
+ * keyed state, may call on_alert. Advances the event clock to r's time first.
+ */
+void rules_eval(struct rules_engine *eng, struct record *r);
+
+/* Advances the event clock to now (ns) without a record: expect deadlines may fire. */
+void rules_advance(struct rules_engine *eng, int64_t now_ns);
+
+const struct rules_stats *rules_engine_stats(const struct rules_engine *eng);
+void rules_engine_free(struct rules_engine *eng);
+
+#endif

@@ -1,0 +1,205 @@
+/* rules internals shared between its files: the positioned JSON tree, compiled rules, state. */
+#ifndef ROLLWATCH_RULES_INT_H
+#define ROLLWATCH_RULES_INT_H
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alert.h"
+#include "err.h"
+#include "record.h"
+
+/* ---- a JSON tree whose nodes remember where they start (yajl_tree has no positions) ----- */
+
+enum jtype { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
+
+struct jnode {
+    enum jtype type;
+    size_t off;   /* byte offset of the value's first character in the file */
+    char *str;    /* J_STRING / J_NUMBER text, NUL-terminated (owned) */
+    size_t len;
+    int boolean;
+    size_t n;              /* J_ARRAY / J_OBJECT members */
+    struct jnode **items;  /* owned */
+    char **keys;           /* J_OBJECT: owned, NUL-terminated */
+    size_t *key_offs;      /* J_OBJECT: where each key starts */
+};
+
+struct jdoc {
+    const char *path; /* borrowed */
+    const char *text; /* borrowed, the file's bytes */
+    size_t len;
+    struct jnode *root; /* owned */
+};
+
+#define RULES_MAX_FILE_SIZE (1024 * 1024)
+#define RULES_MAX_DEPTH 32
+
+/* Parses text (comments allowed). Returns 0, or -1 with e set to FILE:LINE:COL. */
+int rules__json_parse(const char *path, const char *text, size_t len, struct jdoc *doc,
+                      struct err *e);
+void rules__json_free(struct jdoc *doc);
+/* 1-based line and column of byte offset off. */
+void rules__json_pos(const struct jdoc *doc, size_t off, int *line, int *col);
+/* Member of an object by key, or NULL. */
+const struct jnode *rules__json_get(const struct jnode *obj, const char *key);
+
+/* ---- compiled rules ---------------------------------------------------------------------- */
+
+struct when;
+
+enum cond_op {
+    COND_EQUALS,
+    COND_IN,
+    COND_PREFIX,
+    COND_SUFFIX,
+    COND_CONTAINS,
+    COND_REGEX,
+    COND_GLOB,
+    COND_PRESENT,
+    COND_NOT,
+    COND_MASK /* kind / object_kind: a bit per enum value, no string compare */
+};
+
+struct capture {
+    int field; /* record field id (standard or interned extra) */
+    const char *name;
+    uint32_t group;
+};
+
+struct cond {
+    enum cond_op op;
+    int field;
+    char **strs; /* owned: EQUALS/IN/PREFIX/SUFFIX/CONTAINS/GLOB operands */
+    size_t *lens;
+    size_t nstrs;
+    int present;   /* COND_PRESENT */
+    unsigned mask; /* COND_MASK */
+    pcre2_code *re; /* owned */
+    int jit;
+    struct capture *caps; /* owned */
+    size_t ncaps;
+    struct when *sub; /* COND_NOT: owned; holds when not all of these hold */
+};
+
+/* A set of conditions that must all hold (cheap literal tests first, regexes last). */
+struct when {
+    struct cond *conds; /* owned */
+    size_t n;
+};
+
+/* A template: literal text and field references. */
+struct tpl_part {
+    char *lit; /* owned; NULL for a field reference */
+    size_t lit_len;
+    int field; /* record field id, or TPL_CLASS / TPL_COUNT / TPL_RULE */
+};
+#define TPL_CLASS (-2)
+#define TPL_COUNT (-3)
+#define TPL_RULE (-4)
+
+struct tpl {
+    struct tpl_part *parts; /* owned */
+    size_t n;
+};
+
+struct rule_class {
+    char *name; /* owned */
+    enum alert_severity severity;
+    struct tpl summary, hint;
+};
+
+enum rule_type { RULE_MATCH, RULE_THRESHOLD, RULE_EXPECT };
+
+struct rule {
+    char *id;   /* owned */
+    char *file; /* owned: where it was defined, for messages */
+    int line;
+    enum rule_type type;
+    struct when when;
+    struct when then; /* expect: B */
+    char *event;      /* owned, may be NULL */
+    const struct rule_class *cls; /* borrowed from the set, may be NULL */
+    int alert;        /* raise an alert */
+    char *alert_name; /* owned, NULL = id */
+    int has_severity;
+    enum alert_severity severity;
+    struct tpl summary, hint; /* empty = from the class */
+    int key[8];
+    size_t nkey;
+    /* recent: an earlier record tagged recent_tag (event, or class) under the same key */
+    char *recent_tag; /* owned, NULL = no recent condition */
+    int recent_is_class;
+    int64_t recent_within_ns;
+    int recent_key[8];
+    size_t recent_nkey;
+    /* the first bytes a message can start with, from its prefix tests (a cheap pre-filter) */
+    int has_first;
+    uint64_t first[4];
+    uint32_t count;    /* threshold */
+    int64_t window_ns; /* threshold window, expect deadline */
+};
+
+struct rule_set {
+    struct rule *rules; /* owned */
+    size_t nrules;
+    struct rule_class *classes; /* owned */
+    size_t nclasses;
+    char **extra_names; /* owned: interned capture names; id = FIELD_COUNT + index */
+    size_t nextra;
+    pcre2_match_data *md; /* one block, sized for the largest pattern (single thread) */
+    pcre2_match_context *mctx;
+    /* dispatch: for each record kind, the rules that can match it, in load order */
+    size_t *by_kind[RECORD_KIND_COUNT]; /* owned */
+    size_t nby_kind[RECORD_KIND_COUNT];
+    /* tags used by "recent" conditions, so eval records only what someone asks for */
+    size_t *recent_rules; /* owned: indices of the rules with a "recent" condition */
+    size_t nrecent_rules;
+};
+
+/* Evaluates all conditions of w against r; on success applies regex captures to r. */
+int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
+                      uint64_t *regex_errors);
+
+/* Renders t for r into buf (NUL-terminated, cut at cap). */
+size_t rules__tpl_render(const struct tpl *t, const struct record *r, const char *class_name,
+                         uint64_t count, const char *rule, char *buf, size_t cap);
+
+/* Shell-style glob on a slice: '*', '?', '[abc]', '[a-z]', '[!x]'. */
+int rules__glob(const char *pat, const char *s, size_t n);
+
+/* Parses "30s", "5m", "1h30m", "2h" or plain seconds. Returns 0 or -1. */
+int rules__duration(const char *s, int64_t *ns_out);
+
+/* ---- keyed state: an LRU hash map with time expiry and a size cap ------------------------ */
+
+struct kv_entry {
+    char *key; /* owned */
+    size_t key_len;
+    uint64_t hash;
+    int64_t touched; /* event time of the last update */
+    struct kv_entry *hnext, *lprev, *lnext;
+    void *val;
+};
+
+struct kv {
+    struct kv_entry **buckets;
+    size_t nbuckets, count, cap;
+    struct kv_entry *head, *tail; /* LRU: head = most recent */
+    void (*free_val)(void *);
+    uint64_t evicted;
+};
+
+void rules__kv_init(struct kv *kv, size_t cap, void (*free_val)(void *));
+void rules__kv_free(struct kv *kv);
+/* Finds key; returns the entry or NULL. */
+struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len);
+/* Finds or creates key (created entries have val NULL), marks it most recent at time now. */
+struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64_t now);
+void rules__kv_del(struct kv *kv, struct kv_entry *e);
+/* Drops entries untouched since before cutoff (oldest first). */
+void rules__kv_expire(struct kv *kv, int64_t cutoff);
+
+#endif

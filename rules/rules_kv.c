@@ -1,0 +1,148 @@
+/* Keyed rule state: a hash map with LRU order, so the oldest entry goes first when it is full. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules_int.h"
+#include "xmalloc.h"
+
+static uint64_t fnv1a(const char *s, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)s[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+void rules__kv_init(struct kv *kv, size_t cap, void (*free_val)(void *))
+{
+    memset(kv, 0, sizeof(*kv));
+    kv->nbuckets = 64;
+    kv->buckets = xcalloc(kv->nbuckets, sizeof(*kv->buckets));
+    kv->cap = cap;
+    kv->free_val = free_val;
+}
+
+static void lru_unlink(struct kv *kv, struct kv_entry *e)
+{
+    if (e->lprev) {
+        e->lprev->lnext = e->lnext;
+    } else {
+        kv->head = e->lnext;
+    }
+    if (e->lnext) {
+        e->lnext->lprev = e->lprev;
+    } else {
+        kv->tail = e->lprev;
+    }
+    e->lprev = e->lnext = NULL;
+}
+
+static void lru_push_front(struct kv *kv, struct kv_entry *e)
+{
+    e->lprev = NULL;
+    e->lnext = kv->head;
+    if (kv->head) {
+        kv->head->lprev = e;
+    }
+    kv->head = e;
+    if (kv->tail == NULL) {
+        kv->tail = e;
+    }
+}
+
+struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len)
+{
+    uint64_t h = fnv1a(key, len);
+    struct kv_entry *e = kv->buckets[h & (kv->nbuckets - 1)];
+
+    for (; e != NULL; e = e->hnext) {
+        if (e->hash == h && e->key_len == len && memcmp(e->key, key, len) == 0) {
+            return e;
+        }
+    }
+    return NULL;
+}
+
+static void grow(struct kv *kv)
+{
+    size_t nb = kv->nbuckets * 2;
+    struct kv_entry **b = xcalloc(nb, sizeof(*b));
+
+    for (size_t i = 0; i < kv->nbuckets; i++) {
+        struct kv_entry *e = kv->buckets[i], *next;
+
+        for (; e != NULL; e = next) {
+            next = e->hnext;
+            e->hnext = b[e->hash & (nb - 1)];
+            b[e->hash & (nb - 1)] = e;
+        }
+    }
+    free(kv->buckets);
+    kv->buckets = b;
+    kv->nbuckets = nb;
+}
+
+void rules__kv_del(struct kv *kv, struct kv_entry *e)
+{
+    struct kv_entry **pp = &kv->buckets[e->hash & (kv->nbuckets - 1)];
+
+    while (*pp != e) {
+        pp = &(*pp)->hnext;
+    }
+    *pp = e->hnext;
+    lru_unlink(kv, e);
+    if (kv->free_val && e->val) {
+        kv->free_val(e->val);
+    }
+    free(e->key);
+    free(e);
+    kv->count--;
+}
+
+struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64_t now)
+{
+    struct kv_entry *e = rules__kv_get(kv, key, len);
+
+    if (e == NULL) {
+        if (kv->count >= kv->cap && kv->tail != NULL) {
+            rules__kv_del(kv, kv->tail);
+            kv->evicted++;
+        }
+        if (kv->count + 1 > kv->nbuckets * 3 / 4) {
+            grow(kv);
+        }
+        e = xcalloc(1, sizeof(*e));
+        e->key = xstrndup(key, len);
+        e->key_len = len;
+        e->hash = fnv1a(key, len);
+        e->hnext = kv->buckets[e->hash & (kv->nbuckets - 1)];
+        kv->buckets[e->hash & (kv->nbuckets - 1)] = e;
+        kv->count++;
+    } else {
+        lru_unlink(kv, e);
+    }
+    lru_push_front(kv, e);
+    if (now > e->touched) {
+        e->touched = now;
+    }
+    return e;
+}
+
+void rules__kv_expire(struct kv *kv, int64_t cutoff)
+{
+    while (kv->tail != NULL && kv->tail->touched < cutoff) {
+        rules__kv_del(kv, kv->tail);
+    }
+}
+
+void rules__kv_free(struct kv *kv)
+{
+    while (kv->head != NULL) {
+        rules__kv_del(kv, kv->head);
+    }
+    free(kv->buckets);
+    kv->buckets = NULL;
+}

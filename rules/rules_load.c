@@ -1,0 +1,1109 @@
+/* Loading rules.d: JSON files -> a compiled, fully validated rule set (errors with FILE:LINE:COL). */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rules.h"
+#include "rules_int.h"
+#include "xmalloc.h"
+
+#define MAX_KEY 8
+#define MATCH_LIMIT 200000
+#define DEPTH_LIMIT 5000
+
+struct loader {
+    struct rule_set *set;
+    rules_err_cb on_err;
+    void *arg;
+    int errors;
+    uint32_t max_groups;
+    const struct jdoc *doc; /* the file being compiled */
+};
+
+/* ---- error reporting ------------------------------------------------------------------- */
+
+static void __attribute__((format(printf, 3, 4)))
+fail_at(struct loader *L, size_t off, const char *fmt, ...)
+{
+    struct err e;
+    va_list ap;
+    int line, col;
+    char msg[sizeof(e.msg)];
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    rules__json_pos(L->doc, off, &line, &col);
+    err_set_at(&e, L->doc->path, line, col, "%s", msg);
+    L->errors++;
+    if (L->on_err) {
+        L->on_err(L->arg, &e);
+    }
+}
+
+/* Rejects keys of obj not in allowed (NULL-terminated). Returns the number of bad keys. */
+static int check_keys(struct loader *L, const struct jnode *obj, const char *what,
+                      const char *const *allowed)
+{
+    int bad = 0;
+
+    for (size_t i = 0; i < obj->n; i++) {
+        const char *const *a = allowed;
+
+        while (*a && strcmp(*a, obj->keys[i]) != 0) {
+            a++;
+        }
+        if (*a == NULL) {
+            fail_at(L, obj->key_offs[i], "unknown key \"%s\" in %s", obj->keys[i], what);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+static int want_type(struct loader *L, const struct jnode *n, enum jtype t, const char *what)
+{
+    static const char *const names[] = {"null", "a boolean", "a number", "a string", "an array",
+                                        "an object"};
+
+    if (n->type != t) {
+        fail_at(L, n->off, "%s must be %s", what, names[t]);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- fields -------------------------------------------------------------------------------- */
+
+static int field_lookup(struct loader *L, const char *name)
+{
+    int id = record_field_id(name, strlen(name));
+
+    if (id >= 0) {
+        return id;
+    }
+    for (size_t i = 0; i < L->set->nextra; i++) {
+        if (strcmp(L->set->extra_names[i], name) == 0) {
+            return FIELD_COUNT + (int)i;
+        }
+    }
+    return -1;
+}
+
+static const char *field_name(const struct rule_set *set, int id)
+{
+    return id < FIELD_COUNT ? record_field_name(id) : set->extra_names[id - FIELD_COUNT];
+}
+
+static int field_intern(struct loader *L, const char *name)
+{
+    int id = field_lookup(L, name);
+
+    if (id >= 0) {
+        return id;
+    }
+    L->set->extra_names =
+        xrealloc(L->set->extra_names, (L->set->nextra + 1) * sizeof(*L->set->extra_names));
+    L->set->extra_names[L->set->nextra] = xstrdup(name);
+    return FIELD_COUNT + (int)L->set->nextra++;
+}
+
+static int field_ref(struct loader *L, const char *name, size_t off)
+{
+    int id = field_lookup(L, name);
+
+    if (id < 0) {
+        fail_at(L, off, "unknown field \"%s\" (a record field or an earlier rule's capture)", name);
+    }
+    return id;
+}
+
+/* ---- conditions ---------------------------------------------------------------------------- */
+
+static void when_free(struct when *w);
+
+static void cond_free(struct cond *c)
+{
+    for (size_t i = 0; i < c->nstrs; i++) {
+        free(c->strs[i]);
+    }
+    free(c->strs);
+    free(c->lens);
+    pcre2_code_free(c->re);
+    free(c->caps);
+    if (c->sub) {
+        when_free(c->sub);
+        free(c->sub);
+    }
+}
+
+static void when_free(struct when *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        cond_free(&w->conds[i]);
+    }
+    free(w->conds);
+    w->conds = NULL;
+    w->n = 0;
+}
+
+static struct cond *cond_add(struct when *w, enum cond_op op, int field)
+{
+    struct cond *c;
+
+    w->conds = xrealloc(w->conds, (w->n + 1) * sizeof(*w->conds));
+    c = &w->conds[w->n++];
+    memset(c, 0, sizeof(*c));
+    c->op = op;
+    c->field = field;
+    return c;
+}
+
+static void cond_add_str(struct cond *c, const struct jnode *s)
+{
+    c->strs = xrealloc(c->strs, (c->nstrs + 1) * sizeof(*c->strs));
+    c->lens = xrealloc(c->lens, (c->nstrs + 1) * sizeof(*c->lens));
+    c->strs[c->nstrs] = xstrndup(s->str, s->len);
+    c->lens[c->nstrs] = s->len;
+    c->nstrs++;
+}
+
+/* A string, or an array of strings, into c's operands. */
+static int cond_strings(struct loader *L, struct cond *c, const struct jnode *v, const char *op)
+{
+    if (v->type == J_STRING) {
+        cond_add_str(c, v);
+        return 1;
+    }
+    if (v->type != J_ARRAY || v->n == 0) {
+        fail_at(L, v->off, "\"%s\" takes a string or a non-empty array of strings", op);
+        return 0;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        if (!want_type(L, v->items[i], J_STRING, op)) {
+            return 0;
+        }
+        cond_add_str(c, v->items[i]);
+    }
+    return 1;
+}
+
+static void compile_regex(struct loader *L, struct cond *c, const struct jnode *v, int allow_caps)
+{
+    int errcode;
+    PCRE2_SIZE erroff;
+    uint32_t ncap = 0, namecount = 0, entry = 0;
+    PCRE2_SPTR table;
+    size_t jitsize = 0;
+
+    c->re = pcre2_compile((PCRE2_SPTR)v->str, v->len, 0, &errcode, &erroff, NULL);
+    if (c->re == NULL) {
+        PCRE2_UCHAR msg[256];
+
+        pcre2_get_error_message(errcode, msg, sizeof(msg));
+        /* point into the pattern: opening quote + offset (exact when it has no escapes) */
+        fail_at(L, v->off + 1 + erroff, "bad regex at offset %zu: %s", (size_t)erroff,
+                (const char *)msg);
+        return;
+    }
+    /* JIT failure is not fatal (interpreter fallback); only a JIT-sized pattern may use it */
+    pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
+    c->jit = pcre2_pattern_info(c->re, PCRE2_INFO_JITSIZE, &jitsize) == 0 && jitsize > 0;
+    pcre2_pattern_info(c->re, PCRE2_INFO_CAPTURECOUNT, &ncap);
+    if (ncap > L->max_groups) {
+        L->max_groups = ncap;
+    }
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMECOUNT, &namecount);
+    if (namecount == 0) {
+        return;
+    }
+    if (!allow_caps) {
+        fail_at(L, v->off, "named captures are not allowed inside \"not\"");
+        return;
+    }
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &entry);
+    pcre2_pattern_info(c->re, PCRE2_INFO_NAMETABLE, &table);
+    c->caps = xcalloc(namecount, sizeof(*c->caps));
+    for (uint32_t i = 0; i < namecount; i++) {
+        const unsigned char *e = table + (size_t)i * entry;
+        const char *name = (const char *)e + 2;
+        int id;
+
+        if (strcmp(name, "kind") == 0 || strcmp(name, "object_kind") == 0 ||
+            strcmp(name, "event") == 0 || strcmp(name, "class") == 0 ||
+            strcmp(name, "line") == 0) {
+            fail_at(L, v->off, "a capture cannot be named \"%s\" (set by the parser or rules)",
+                    name);
+            continue;
+        }
+        id = field_intern(L, name);
+        c->caps[c->ncaps].group = (uint32_t)((e[0] << 8) | e[1]);
+        c->caps[c->ncaps].field = id;
+        c->caps[c->ncaps].name = field_name(L->set, id);
+        c->ncaps++;
+    }
+}
+
+static void compile_when(struct loader *L, struct when *w, const struct jnode *obj,
+                         int allow_caps);
+
+/* kind and object_kind take only their enum names; compiled to a bit mask. */
+static int enum_bit(int field, const char *name)
+{
+    int n = field == FIELD_KIND ? RECORD_KIND_COUNT : OBJECT_KIND_COUNT;
+
+    for (int i = 0; i < n; i++) {
+        const char *v = field == FIELD_KIND ? record_kind_name((enum record_kind)i)
+                                            : object_kind_name((enum object_kind)i);
+        if (strcmp(v, name) == 0) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void compile_mask(struct loader *L, struct when *w, int field, const struct jnode *v)
+{
+    struct cond *c = cond_add(w, COND_MASK, field);
+    const struct jnode *const *items = v->type == J_ARRAY ? (const struct jnode *const *)v->items
+                                                          : (const struct jnode *const *)&v;
+    size_t n = v->type == J_ARRAY ? v->n : 1;
+
+    if (n == 0) {
+        fail_at(L, v->off, "an empty list matches nothing");
+    }
+    for (size_t i = 0; i < n; i++) {
+        int bit;
+
+        if (!want_type(L, items[i], J_STRING, record_field_name(field))) {
+            return;
+        }
+        bit = enum_bit(field, items[i]->str);
+        if (bit < 0) {
+            fail_at(L, items[i]->off, "\"%s\" is not a %s (%s)", items[i]->str,
+                    record_field_name(field),
+                    field == FIELD_KIND ? "k8s, atom, state, app, cli, unknown"
+                                        : "atom, deployment, replicaset, pod, state, unknown");
+            return;
+        }
+        c->mask |= 1u << bit;
+    }
+}
+
+/* One FIELD: COND entry into w (an object COND adds one condition per key). */
+static void compile_cond(struct loader *L, struct when *w, int field, const struct jnode *v,
+                         int allow_caps)
+{
+    static const char *const ops[] = {"equals", "in",   "prefix",  "suffix", "contains",
+                                      "regex",  "glob", "present", "not",    NULL};
+
+    if ((field == FIELD_KIND || field == FIELD_OBJECT_KIND) &&
+        (v->type == J_STRING || v->type == J_ARRAY)) {
+        compile_mask(L, w, field, v);
+        return;
+    }
+    if (v->type == J_STRING) {
+        cond_add_str(cond_add(w, COND_EQUALS, field), v);
+        return;
+    }
+    if (v->type == J_ARRAY) {
+        cond_strings(L, cond_add(w, COND_IN, field), v, "in");
+        return;
+    }
+    if (v->type != J_OBJECT || v->n == 0) {
+        fail_at(L, v->off, "a condition is a string, an array of strings or an object of tests");
+        return;
+    }
+    check_keys(L, v, "a condition", ops);
+    for (size_t i = 0; i < v->n; i++) {
+        const char *op = v->keys[i];
+        const struct jnode *x = v->items[i];
+        struct cond *c;
+
+        if ((strcmp(op, "equals") == 0 || strcmp(op, "in") == 0) &&
+            (field == FIELD_KIND || field == FIELD_OBJECT_KIND)) {
+            compile_mask(L, w, field, x);
+        } else if (strcmp(op, "equals") == 0 || strcmp(op, "in") == 0) {
+            cond_strings(L, cond_add(w, COND_IN, field), x, op);
+        } else if (strcmp(op, "prefix") == 0) {
+            cond_strings(L, cond_add(w, COND_PREFIX, field), x, op);
+        } else if (strcmp(op, "suffix") == 0) {
+            cond_strings(L, cond_add(w, COND_SUFFIX, field), x, op);
+        } else if (strcmp(op, "contains") == 0) {
+            cond_strings(L, cond_add(w, COND_CONTAINS, field), x, op);
+        } else if (strcmp(op, "glob") == 0) {
+            cond_strings(L, cond_add(w, COND_GLOB, field), x, op);
+        } else if (strcmp(op, "regex") == 0) {
+            if (want_type(L, x, J_STRING, "\"regex\"")) {
+                c = cond_add(w, COND_REGEX, field);
+                compile_regex(L, c, x, allow_caps);
+            }
+        } else if (strcmp(op, "present") == 0) {
+            if (want_type(L, x, J_BOOL, "\"present\"")) {
+                cond_add(w, COND_PRESENT, field)->present = x->boolean;
+            }
+        } else if (strcmp(op, "not") == 0) {
+            struct jnode wrap = {0};
+            char *key = (char *)field_name(L->set, field);
+            struct jnode *items[1] = {(struct jnode *)x};
+            size_t offs[1] = {x->off};
+
+            c = cond_add(w, COND_NOT, field);
+            c->sub = xcalloc(1, sizeof(*c->sub));
+            /* "not": COND is the same field tested by COND */
+            wrap.type = J_OBJECT;
+            wrap.off = x->off;
+            wrap.n = 1;
+            wrap.items = items;
+            wrap.keys = &key;
+            wrap.key_offs = offs;
+            compile_when(L, c->sub, &wrap, 0);
+        }
+    }
+}
+
+static void sort_when(struct when *w)
+{
+    /* enum masks, then literal tests, then regexes: a stable partition */
+    struct cond *tmp = xmalloc(w->n * sizeof(*tmp) + 1);
+    size_t k = 0;
+
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->conds[i].op == COND_MASK) {
+            tmp[k++] = w->conds[i];
+        }
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->conds[i].op != COND_REGEX && w->conds[i].op != COND_MASK) {
+            tmp[k++] = w->conds[i];
+        }
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->conds[i].op == COND_REGEX) {
+            tmp[k++] = w->conds[i];
+        }
+    }
+    memcpy(w->conds, tmp, w->n * sizeof(*tmp));
+    free(tmp);
+}
+
+static void compile_when(struct loader *L, struct when *w, const struct jnode *obj,
+                         int allow_caps)
+{
+    if (!want_type(L, obj, J_OBJECT, "\"when\"")) {
+        return;
+    }
+    if (obj->n == 0) {
+        fail_at(L, obj->off, "a condition object needs at least one field");
+        return;
+    }
+    for (size_t i = 0; i < obj->n; i++) {
+        int field = field_ref(L, obj->keys[i], obj->key_offs[i]);
+
+        if (field >= 0) {
+            compile_cond(L, w, field, obj->items[i], allow_caps);
+        }
+    }
+    sort_when(w);
+}
+
+/* ---- templates, keys, durations ---------------------------------------------------------- */
+
+static void tpl_free(struct tpl *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->parts[i].lit);
+    }
+    free(t->parts);
+    t->parts = NULL;
+    t->n = 0;
+}
+
+static void tpl_add(struct tpl *t, const char *lit, size_t n, int field)
+{
+    t->parts = xrealloc(t->parts, (t->n + 1) * sizeof(*t->parts));
+    t->parts[t->n].lit = lit ? xstrndup(lit, n) : NULL;
+    t->parts[t->n].lit_len = lit ? n : 0;
+    t->parts[t->n].field = field;
+    t->n++;
+}
+
+static void compile_tpl(struct loader *L, struct tpl *t, const struct jnode *v, const char *what)
+{
+    const char *s, *open;
+
+    if (!want_type(L, v, J_STRING, what)) {
+        return;
+    }
+    s = v->str;
+    while ((open = strstr(s, "{{")) != NULL) {
+        const char *close = strstr(open + 2, "}}");
+        char name[64];
+        size_t n;
+        int field;
+
+        if (close == NULL) {
+            fail_at(L, v->off, "%s: \"{{\" without \"}}\"", what);
+            return;
+        }
+        if (open > s) {
+            tpl_add(t, s, (size_t)(open - s), 0);
+        }
+        n = (size_t)(close - open - 2);
+        while (n > 0 && open[2] == ' ') {
+            open++;
+            n--;
+        }
+        while (n > 0 && open[2 + n - 1] == ' ') {
+            n--;
+        }
+        snprintf(name, sizeof(name), "%.*s", (int)n, open + 2);
+        if (strcmp(name, "count") == 0) {
+            field = TPL_COUNT;
+        } else if (strcmp(name, "rule") == 0) {
+            field = TPL_RULE;
+        } else if (strcmp(name, "class") == 0) {
+            field = TPL_CLASS;
+        } else {
+            field = field_lookup(L, name);
+            if (field < 0) {
+                fail_at(L, v->off, "%s: unknown field \"{{%s}}\"", what, name);
+                return;
+            }
+        }
+        tpl_add(t, NULL, 0, field);
+        s = close + 2;
+    }
+    if (*s) {
+        tpl_add(t, s, strlen(s), 0);
+    }
+}
+
+static size_t compile_key(struct loader *L, int *key, const struct jnode *v)
+{
+    size_t n = 0;
+
+    if (v->type != J_ARRAY || v->n == 0 || v->n > MAX_KEY) {
+        fail_at(L, v->off, "\"key\" takes an array of 1 to %d field names", MAX_KEY);
+        return 0;
+    }
+    for (size_t i = 0; i < v->n; i++) {
+        int id;
+
+        if (!want_type(L, v->items[i], J_STRING, "a key field")) {
+            return 0;
+        }
+        id = field_ref(L, v->items[i]->str, v->items[i]->off);
+        if (id < 0) {
+            return 0;
+        }
+        key[n++] = id;
+    }
+    return n;
+}
+
+static int64_t compile_duration(struct loader *L, const struct jnode *v, const char *what)
+{
+    int64_t ns;
+
+    if (v->type == J_NUMBER || v->type == J_STRING) {
+        if (rules__duration(v->str, &ns) == 0 && ns > 0) {
+            return ns;
+        }
+    }
+    fail_at(L, v->off, "%s: not a duration (e.g. \"30s\", \"5m\", \"1h30m\" or seconds)", what);
+    return 0;
+}
+
+/* ---- classes ------------------------------------------------------------------------------ */
+
+static const char *const class_names[] = {
+    "crash_loop",   "oom",           "image_pull",         "invalid_image",   "health_check",
+    "scheduling",   "config_missing", "config_invalid",    "container_start", "volume_mount",
+    "eviction",     "sandbox_network", "admission_rejected", "node_failure", "pod_stuck",
+    "rollout_stuck", "rollout_failed", "rollback_failed",    NULL};
+
+static const struct rule_class *class_find(const struct rule_set *set, const char *name)
+{
+    for (size_t i = 0; i < set->nclasses; i++) {
+        if (strcmp(set->classes[i].name, name) == 0) {
+            return &set->classes[i];
+        }
+    }
+    return NULL;
+}
+
+static void compile_classes(struct loader *L, const struct jnode *obj)
+{
+    static const char *const keys[] = {"severity", "summary", "hint", "description", NULL};
+
+    if (!want_type(L, obj, J_OBJECT, "\"classes\"")) {
+        return;
+    }
+    for (size_t i = 0; i < obj->n; i++) {
+        const struct jnode *c = obj->items[i], *sev, *sum, *hint;
+        const char *const *known = class_names;
+        struct rule_class *rc;
+
+        while (*known && strcmp(*known, obj->keys[i]) != 0) {
+            known++;
+        }
+        if (*known == NULL) {
+            fail_at(L, obj->key_offs[i], "unknown class \"%s\" (DESIGN §3 fixes the names)",
+                    obj->keys[i]);
+            continue;
+        }
+        if (class_find(L->set, obj->keys[i]) != NULL) {
+            fail_at(L, obj->key_offs[i], "class \"%s\" is defined twice", obj->keys[i]);
+            continue;
+        }
+        if (!want_type(L, c, J_OBJECT, "a class") || check_keys(L, c, "a class", keys)) {
+            continue;
+        }
+        sev = rules__json_get(c, "severity");
+        sum = rules__json_get(c, "summary");
+        hint = rules__json_get(c, "hint");
+        if (sev == NULL || sum == NULL || hint == NULL) {
+            fail_at(L, c->off, "class \"%s\" needs \"severity\", \"summary\" and \"hint\"",
+                    obj->keys[i]);
+            continue;
+        }
+        L->set->classes =
+            xrealloc(L->set->classes, (L->set->nclasses + 1) * sizeof(*L->set->classes));
+        rc = &L->set->classes[L->set->nclasses++];
+        memset(rc, 0, sizeof(*rc));
+        rc->name = xstrdup(obj->keys[i]);
+        if (sev->type != J_STRING || alert_severity_parse(sev->str, sev->len, &rc->severity)) {
+            fail_at(L, sev->off, "severity must be \"critical\", \"warning\" or \"info\"");
+        }
+        compile_tpl(L, &rc->summary, sum, "summary");
+        compile_tpl(L, &rc->hint, hint, "hint");
+    }
+}
+
+/* ---- rules --------------------------------------------------------------------------------- */
+
+static int valid_id(const char *s)
+{
+    if (*s == '\0') {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-' || *s == '_' ||
+              *s == '.')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void compile_alert(struct loader *L, struct rule *r, const struct jnode *a)
+{
+    static const char *const keys[] = {"name", "severity", "summary", "hint", "key", NULL};
+    const struct jnode *x;
+
+    if (a->type == J_BOOL) {
+        r->alert = a->boolean;
+        if (r->alert && r->cls == NULL) {
+            fail_at(L, a->off, "\"alert\": true needs a \"class\" to take severity and texts from");
+        }
+        return;
+    }
+    if (!want_type(L, a, J_OBJECT, "\"alert\"") || check_keys(L, a, "\"alert\"", keys)) {
+        return;
+    }
+    r->alert = 1;
+    if ((x = rules__json_get(a, "name")) != NULL && want_type(L, x, J_STRING, "\"name\"")) {
+        if (!valid_id(x->str)) {
+            fail_at(L, x->off, "an alert name is made of a-z, 0-9, '-', '_' and '.'");
+        }
+        r->alert_name = xstrdup(x->str);
+    }
+    if ((x = rules__json_get(a, "severity")) != NULL) {
+        if (x->type != J_STRING || alert_severity_parse(x->str, x->len, &r->severity)) {
+            fail_at(L, x->off, "severity must be \"critical\", \"warning\" or \"info\"");
+        }
+        r->has_severity = 1;
+    }
+    if ((x = rules__json_get(a, "summary")) != NULL) {
+        compile_tpl(L, &r->summary, x, "summary");
+    }
+    if ((x = rules__json_get(a, "hint")) != NULL) {
+        compile_tpl(L, &r->hint, x, "hint");
+    }
+    if ((x = rules__json_get(a, "key")) != NULL) {
+        r->nkey = compile_key(L, r->key, x);
+    }
+    if (r->cls == NULL && (!r->has_severity || r->summary.n == 0)) {
+        fail_at(L, a->off, "an alert without a \"class\" needs \"severity\" and \"summary\"");
+    }
+}
+
+static void compile_recent(struct loader *L, struct rule *r, const struct jnode *v)
+{
+    static const char *const keys[] = {"event", "class", "within", "key", NULL};
+    const struct jnode *ev, *cl, *within, *key;
+
+    if (!want_type(L, v, J_OBJECT, "\"recent\"") || check_keys(L, v, "\"recent\"", keys)) {
+        return;
+    }
+    ev = rules__json_get(v, "event");
+    cl = rules__json_get(v, "class");
+    within = rules__json_get(v, "within");
+    key = rules__json_get(v, "key");
+    if ((ev == NULL) == (cl == NULL) || within == NULL) {
+        fail_at(L, v->off, "\"recent\" needs \"within\" and one of \"event\" or \"class\"");
+        return;
+    }
+    if (!want_type(L, ev ? ev : cl, J_STRING, ev ? "\"event\"" : "\"class\"")) {
+        return;
+    }
+    r->recent_tag = xstrdup(ev ? ev->str : cl->str);
+    r->recent_is_class = cl != NULL;
+    r->recent_within_ns = compile_duration(L, within, "\"within\"");
+    if (key != NULL) {
+        r->recent_nkey = compile_key(L, r->recent_key, key);
+    }
+}
+
+static void compile_rule(struct loader *L, const struct jnode *obj)
+{
+    static const char *const match_keys[] = {"id",    "type",  "description", "when", "event",
+                                             "class", "alert", "key",         "recent", NULL};
+    static const char *const threshold_keys[] = {"id",     "type",  "description", "when", "count",
+                                                 "window", "class", "alert",       "key",  NULL};
+    static const char *const expect_keys[] = {"id",     "type",  "description", "when", "then",
+                                              "within", "class", "alert",       "key",  NULL};
+    const struct jnode *id, *type, *x;
+    struct rule *r;
+    size_t idx;
+
+    if (!want_type(L, obj, J_OBJECT, "a rule")) {
+        return;
+    }
+    id = rules__json_get(obj, "id");
+    if (id == NULL || id->type != J_STRING || !valid_id(id->str)) {
+        fail_at(L, id ? id->off : obj->off,
+                "a rule needs an \"id\" made of a-z, 0-9, '-', '_' and '.'");
+        return;
+    }
+    for (size_t i = 0; i < L->set->nrules; i++) {
+        if (strcmp(L->set->rules[i].id, id->str) == 0) {
+            fail_at(L, id->off, "rule id \"%s\" is already used at %s:%d", id->str,
+                    L->set->rules[i].file, L->set->rules[i].line);
+            return;
+        }
+    }
+    L->set->rules = xrealloc(L->set->rules, (L->set->nrules + 1) * sizeof(*L->set->rules));
+    idx = L->set->nrules++;
+    r = &L->set->rules[idx];
+    memset(r, 0, sizeof(*r));
+    r->id = xstrdup(id->str);
+    r->file = xstrdup(L->doc->path);
+    {
+        int col;
+        rules__json_pos(L->doc, obj->off, &r->line, &col);
+    }
+    r->type = RULE_MATCH;
+    type = rules__json_get(obj, "type");
+    if (type != NULL) {
+        if (type->type == J_STRING && strcmp(type->str, "threshold") == 0) {
+            r->type = RULE_THRESHOLD;
+        } else if (type->type == J_STRING && strcmp(type->str, "expect") == 0) {
+            r->type = RULE_EXPECT;
+        } else if (type->type != J_STRING || strcmp(type->str, "match") != 0) {
+            fail_at(L, type->off, "\"type\" must be \"match\", \"threshold\" or \"expect\"");
+            return;
+        }
+    }
+    check_keys(L, obj, r->type == RULE_MATCH ? "a match rule"
+                       : r->type == RULE_THRESHOLD ? "a threshold rule" : "an expect rule",
+               r->type == RULE_MATCH ? match_keys
+               : r->type == RULE_THRESHOLD ? threshold_keys : expect_keys);
+    if ((x = rules__json_get(obj, "description")) != NULL) {
+        want_type(L, x, J_STRING, "\"description\"");
+    }
+    if ((x = rules__json_get(obj, "when")) == NULL) {
+        fail_at(L, obj->off, "rule \"%s\" has no \"when\"", r->id);
+    } else {
+        compile_when(L, &r->when, x, r->type == RULE_MATCH || r->type == RULE_EXPECT);
+    }
+    if ((x = rules__json_get(obj, "class")) != NULL && want_type(L, x, J_STRING, "\"class\"")) {
+        r->cls = class_find(L->set, x->str);
+        if (r->cls == NULL) {
+            fail_at(L, x->off, "class \"%s\" is not defined in any \"classes\"", x->str);
+        }
+    }
+    if ((x = rules__json_get(obj, "event")) != NULL && want_type(L, x, J_STRING, "\"event\"")) {
+        if (!valid_id(x->str)) {
+            fail_at(L, x->off, "an event name is made of a-z, 0-9, '-', '_' and '.'");
+        }
+        r->event = xstrdup(x->str);
+    }
+    if ((x = rules__json_get(obj, "key")) != NULL) {
+        r->nkey = compile_key(L, r->key, x);
+    }
+    if ((x = rules__json_get(obj, "alert")) != NULL) {
+        compile_alert(L, r, x);
+    }
+    if (r->nkey == 0) {
+        r->key[0] = FIELD_APP;
+        r->key[1] = FIELD_SERVICE;
+        r->nkey = 2;
+    }
+    if ((x = rules__json_get(obj, "recent")) != NULL) {
+        compile_recent(L, r, x);
+        if (r->recent_nkey == 0) {
+            memcpy(r->recent_key, r->key, sizeof(r->key));
+            r->recent_nkey = r->nkey;
+        }
+    }
+    if (r->type == RULE_MATCH && r->event == NULL && r->cls == NULL && !r->alert) {
+        fail_at(L, obj->off, "rule \"%s\" does nothing: give it an \"event\", \"class\" or \"alert\"",
+                r->id);
+    }
+    if (r->type == RULE_THRESHOLD) {
+        x = rules__json_get(obj, "count");
+        if (x == NULL || x->type != J_NUMBER || strspn(x->str, "0123456789") != x->len ||
+            x->len > 4 || strtoul(x->str, NULL, 10) < 1 || strtoul(x->str, NULL, 10) > 1000) {
+            fail_at(L, x ? x->off : obj->off, "a threshold rule needs \"count\": 1 to 1000");
+        } else {
+            r->count = (uint32_t)strtoul(x->str, NULL, 10);
+        }
+        if ((x = rules__json_get(obj, "window")) == NULL) {
+            fail_at(L, obj->off, "a threshold rule needs a \"window\"");
+        } else {
+            r->window_ns = compile_duration(L, x, "\"window\"");
+        }
+    }
+    if (r->type == RULE_EXPECT) {
+        if ((x = rules__json_get(obj, "then")) == NULL) {
+            fail_at(L, obj->off, "an expect rule needs \"then\"");
+        } else {
+            compile_when(L, &r->then, x, 1);
+        }
+        if ((x = rules__json_get(obj, "within")) == NULL) {
+            fail_at(L, obj->off, "an expect rule needs \"within\"");
+        } else {
+            r->window_ns = compile_duration(L, x, "\"within\"");
+        }
+    }
+    if (r->type != RULE_MATCH && !r->alert) {
+        fail_at(L, obj->off, "a %s rule needs an \"alert\"",
+                r->type == RULE_THRESHOLD ? "threshold" : "expect");
+    }
+}
+
+/* ---- files and sets ------------------------------------------------------------------------ */
+
+static void rule_free(struct rule *r)
+{
+    free(r->id);
+    free(r->file);
+    when_free(&r->when);
+    when_free(&r->then);
+    free(r->event);
+    free(r->alert_name);
+    tpl_free(&r->summary);
+    tpl_free(&r->hint);
+    free(r->recent_tag);
+}
+
+void rules_set_free(struct rule_set *set)
+{
+    if (set == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < set->nrules; i++) {
+        rule_free(&set->rules[i]);
+    }
+    free(set->rules);
+    for (size_t i = 0; i < set->nclasses; i++) {
+        free(set->classes[i].name);
+        tpl_free(&set->classes[i].summary);
+        tpl_free(&set->classes[i].hint);
+    }
+    free(set->classes);
+    for (size_t i = 0; i < set->nextra; i++) {
+        free(set->extra_names[i]);
+    }
+    free(set->extra_names);
+    free(set->recent_rules);
+    for (int k = 0; k < RECORD_KIND_COUNT; k++) {
+        free(set->by_kind[k]);
+    }
+    pcre2_match_data_free(set->md);
+    pcre2_match_context_free(set->mctx);
+    free(set);
+}
+
+size_t rules_set_count(const struct rule_set *set)
+{
+    return set->nrules;
+}
+
+size_t rules_set_class_count(const struct rule_set *set)
+{
+    return set->nclasses;
+}
+
+struct file {
+    char *path;
+    char *text;
+    size_t len;
+    struct jdoc doc;
+    int ok;
+};
+
+static void report_plain(struct loader *L, const char *path, const char *what, const char *why)
+{
+    struct err e;
+
+    err_set_at(&e, path, 0, 0, "%s%s", what, why);
+    L->errors++;
+    if (L->on_err) {
+        L->on_err(L->arg, &e);
+    }
+}
+
+/* The record kinds a condition list can match: its kind masks ANDed (all kinds if none). */
+static unsigned kinds_of(const struct when *w)
+{
+    unsigned m = (1u << RECORD_KIND_COUNT) - 1;
+
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->conds[i].op == COND_MASK && w->conds[i].field == FIELD_KIND) {
+            m &= w->conds[i].mask;
+        }
+    }
+    return m;
+}
+
+/* First bytes of the message allowed by w's top-level prefix tests on message. */
+static int first_bytes(const struct when *w, uint64_t set[4])
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct cond *c = &w->conds[i];
+        int ok = c->op == COND_PREFIX && c->field == FIELD_MESSAGE;
+
+        for (size_t k = 0; ok && k < c->nstrs; k++) {
+            ok = c->lens[k] > 0;
+        }
+        if (ok) {
+            memset(set, 0, 4 * sizeof(uint64_t));
+            for (size_t k = 0; k < c->nstrs; k++) {
+                unsigned char b = (unsigned char)c->strs[k][0];
+
+                set[b >> 6] |= 1ULL << (b & 63);
+            }
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void build_dispatch(struct rule_set *set)
+{
+    for (size_t i = 0; i < set->nrules; i++) {
+        struct rule *r = &set->rules[i];
+        unsigned m = kinds_of(&r->when);
+
+        /* match and threshold rules only: an expect rule also listens for its "then" */
+        if (r->type != RULE_EXPECT) {
+            r->has_first = first_bytes(&r->when, r->first);
+        }
+
+        if (r->type == RULE_EXPECT) {
+            m |= kinds_of(&r->then); /* B records must reach the rule too */
+        }
+        for (int k = 0; k < RECORD_KIND_COUNT; k++) {
+            if (m & (1u << k)) {
+                set->by_kind[k] =
+                    xrealloc(set->by_kind[k], (set->nby_kind[k] + 1) * sizeof(size_t));
+                set->by_kind[k][set->nby_kind[k]++] = i;
+            }
+        }
+    }
+}
+
+/* Parses every file, then compiles classes from all of them, then rules in order. */
+static struct rule_set *compile_files(struct loader *L, struct file *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct err e;
+        const struct jnode *root;
+        static const char *const keys[] = {"classes", "rules", NULL};
+
+        if (rules__json_parse(files[i].path, files[i].text, files[i].len, &files[i].doc, &e)) {
+            L->errors++;
+            if (L->on_err) {
+                L->on_err(L->arg, &e);
+            }
+            continue;
+        }
+        L->doc = &files[i].doc;
+        root = files[i].doc.root;
+        if (!want_type(L, root, J_OBJECT, "a rule file") ||
+            check_keys(L, root, "a rule file", keys)) {
+            continue;
+        }
+        files[i].ok = 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct jnode *c;
+
+        if (files[i].ok && (c = rules__json_get(files[i].doc.root, "classes")) != NULL) {
+            L->doc = &files[i].doc;
+            compile_classes(L, c);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct jnode *rs;
+
+        if (!files[i].ok || (rs = rules__json_get(files[i].doc.root, "rules")) == NULL) {
+            continue;
+        }
+        L->doc = &files[i].doc;
+        if (!want_type(L, rs, J_ARRAY, "\"rules\"")) {
+            continue;
+        }
+        for (size_t k = 0; k < rs->n; k++) {
+            compile_rule(L, rs->items[k]);
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        rules__json_free(&files[i].doc);
+    }
+    if (L->errors > 0) {
+        rules_set_free(L->set);
+        return NULL;
+    }
+    L->set->md = pcre2_match_data_create(L->max_groups + 1, NULL);
+    L->set->mctx = pcre2_match_context_create(NULL);
+    pcre2_set_match_limit(L->set->mctx, MATCH_LIMIT);
+    pcre2_set_depth_limit(L->set->mctx, DEPTH_LIMIT);
+    build_dispatch(L->set);
+    for (size_t i = 0; i < L->set->nrules; i++) {
+        if (L->set->rules[i].recent_tag != NULL) {
+            L->set->recent_rules = xrealloc(L->set->recent_rules,
+                                            (L->set->nrecent_rules + 1) * sizeof(size_t));
+            L->set->recent_rules[L->set->nrecent_rules++] = i;
+        }
+    }
+    return L->set;
+}
+
+struct rule_set *rules_load_text(const char *name, const char *text, size_t len,
+                                 rules_err_cb on_err, void *arg)
+{
+    struct loader L = {0};
+    struct file f = {0};
+
+    L.set = xcalloc(1, sizeof(*L.set));
+    L.on_err = on_err;
+    L.arg = arg;
+    f.path = (char *)name;
+    f.text = (char *)text;
+    f.len = len;
+    return compile_files(&L, &f, 1);
+}
+
+static int read_file(const char *path, char **text, size_t *len, const char **why)
+{
+    FILE *fp = fopen(path, "rb");
+    size_t n = 0;
+    char *buf;
+
+    if (fp == NULL) {
+        *why = strerror(errno);
+        return -1;
+    }
+    buf = xmalloc(RULES_MAX_FILE_SIZE + 1);
+    n = fread(buf, 1, RULES_MAX_FILE_SIZE + 1, fp);
+    if (ferror(fp)) {
+        *why = strerror(errno);
+        fclose(fp);
+        free(buf);
+        return -1;
+    }
+    fclose(fp);
+    if (n > RULES_MAX_FILE_SIZE) {
+        *why = "larger than 1 MiB";
+        free(buf);
+        return -1;
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+static int json_name(const struct dirent *e)
+{
+    size_t n = strlen(e->d_name);
+
+    return e->d_name[0] != '.' && n > 5 && strcmp(e->d_name + n - 5, ".json") == 0;
+}
+
+struct rule_set *rules_load(const char *path, rules_err_cb on_err, void *arg)
+{
+    struct loader L = {0};
+    struct file *files = NULL;
+    struct dirent **names = NULL;
+    struct stat st;
+    size_t nfiles = 0;
+    int n = 0;
+    struct rule_set *set;
+    const char *why;
+
+    L.on_err = on_err;
+    L.arg = arg;
+    if (stat(path, &st) != 0) {
+        report_plain(&L, path, "cannot read rules: ", strerror(errno));
+        return NULL;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        n = scandir(path, &names, json_name, alphasort);
+        if (n < 0) {
+            report_plain(&L, path, "cannot list rules: ", strerror(errno));
+            return NULL;
+        }
+        if (n == 0) {
+            report_plain(&L, path, "no *.json rule files in this directory", "");
+            free(names);
+            return NULL;
+        }
+        files = xcalloc((size_t)n, sizeof(*files));
+        for (int i = 0; i < n; i++) {
+            size_t plen = strlen(path) + strlen(names[i]->d_name) + 2;
+
+            files[nfiles].path = xmalloc(plen);
+            snprintf(files[nfiles].path, plen, "%s/%s", path, names[i]->d_name);
+            free(names[i]);
+            nfiles++;
+        }
+        free(names);
+    } else {
+        files = xcalloc(1, sizeof(*files));
+        files[0].path = xstrdup(path);
+        nfiles = 1;
+    }
+    for (size_t i = 0; i < nfiles; i++) {
+        if (read_file(files[i].path, &files[i].text, &files[i].len, &why) != 0) {
+            report_plain(&L, files[i].path, "cannot read rule file: ", why);
+            files[i].text = xstrdup("{}");
+            files[i].len = 2;
+        }
+    }
+    L.set = xcalloc(1, sizeof(*L.set));
+    set = compile_files(&L, files, nfiles);
+    for (size_t i = 0; i < nfiles; i++) {
+        free(files[i].path);
+        free(files[i].text);
+    }
+    free(files);
+    return set;
+}

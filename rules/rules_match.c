@@ -1,0 +1,308 @@
+/* Evaluating conditions (literals first, PCRE2 last), globs, durations and templates. */
+#define _GNU_SOURCE /* memmem */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules_int.h"
+
+#define MAX_PENDING_CAPS 16
+
+static int slice_has_prefix(struct slice v, const char *p, size_t n)
+{
+    return v.len >= n && memcmp(v.p, p, n) == 0;
+}
+
+static int slice_has_suffix(struct slice v, const char *p, size_t n)
+{
+    return v.len >= n && memcmp(v.p + v.len - n, p, n) == 0;
+}
+
+static int slice_contains(struct slice v, const char *p, size_t n)
+{
+    return n == 0 || (v.len >= n && memmem(v.p, v.len, p, n) != NULL);
+}
+
+struct pending {
+    const struct capture *cap;
+    struct slice val;
+};
+
+static int cond_eval(const struct rule_set *set, const struct cond *c, const struct record *r,
+                     struct pending *pend, size_t *npend, uint64_t *regex_errors)
+{
+    struct slice v;
+    size_t i;
+
+    if (c->op == COND_MASK) {
+        unsigned k = c->field == FIELD_KIND ? (unsigned)r->kind : (unsigned)r->object_kind;
+        return (c->mask >> k) & 1u;
+    }
+    v = record_field_get(r, c->field);
+    if (c->op == COND_NOT) {
+        size_t keep = *npend;
+        int all = 1;
+
+        for (i = 0; i < c->sub->n && all; i++) {
+            all = cond_eval(set, &c->sub->conds[i], r, pend, npend, regex_errors);
+        }
+        *npend = keep; /* captures inside a negation are never applied */
+        return !all;
+    }
+    if (c->op == COND_PRESENT) {
+        return (v.p != NULL) == (c->present != 0);
+    }
+    if (v.p == NULL) {
+        return 0;
+    }
+    switch (c->op) {
+    case COND_EQUALS:
+    case COND_IN:
+        for (i = 0; i < c->nstrs; i++) {
+            if (v.len == c->lens[i] && memcmp(v.p, c->strs[i], v.len) == 0) {
+                return 1;
+            }
+        }
+        return 0;
+    case COND_PREFIX:
+        for (i = 0; i < c->nstrs; i++) {
+            if (slice_has_prefix(v, c->strs[i], c->lens[i])) {
+                return 1;
+            }
+        }
+        return 0;
+    case COND_SUFFIX:
+        for (i = 0; i < c->nstrs; i++) {
+            if (slice_has_suffix(v, c->strs[i], c->lens[i])) {
+                return 1;
+            }
+        }
+        return 0;
+    case COND_CONTAINS:
+        for (i = 0; i < c->nstrs; i++) {
+            if (slice_contains(v, c->strs[i], c->lens[i])) {
+                return 1;
+            }
+        }
+        return 0;
+    case COND_GLOB:
+        for (i = 0; i < c->nstrs; i++) {
+            if (rules__glob(c->strs[i], v.p, v.len)) {
+                return 1;
+            }
+        }
+        return 0;
+    case COND_REGEX: {
+        int rc;
+        PCRE2_SIZE *ov;
+
+        /* JIT fast path only for patterns JIT really compiled (PCRE2_INFO_JITSIZE > 0) */
+        if (c->jit) {
+            rc = pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, set->md, set->mctx);
+        } else {
+            rc = pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, set->md, set->mctx);
+        }
+        if (rc == PCRE2_ERROR_NOMATCH) {
+            return 0;
+        }
+        if (rc < 0) {
+            (*regex_errors)++;
+            return 0;
+        }
+        ov = pcre2_get_ovector_pointer(set->md);
+        for (i = 0; i < c->ncaps && *npend < MAX_PENDING_CAPS; i++) {
+            uint32_t g = c->caps[i].group;
+
+            if ((int)g < rc && ov[2 * g] != PCRE2_UNSET) {
+                pend[*npend].cap = &c->caps[i];
+                pend[*npend].val = (struct slice){v.p + ov[2 * g], ov[2 * g + 1] - ov[2 * g]};
+                (*npend)++;
+            }
+        }
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
+                      uint64_t *regex_errors)
+{
+    struct pending pend[MAX_PENDING_CAPS];
+    size_t npend = 0;
+
+    for (size_t i = 0; i < w->n; i++) {
+        if (!cond_eval(set, &w->conds[i], r, pend, &npend, regex_errors)) {
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < npend; i++) {
+        record_field_set(r, pend[i].cap->field, pend[i].cap->name, pend[i].val);
+    }
+    return 1;
+}
+
+/* ---- glob ------------------------------------------------------------------------------ */
+
+/* Matches one [...] class at pat; sets *adv to its length. Returns 1 if c is in it. */
+static int glob_class(const char *pat, char c, size_t *adv)
+{
+    size_t i = 1;
+    int neg = 0, hit = 0;
+
+    if (pat[i] == '!' || pat[i] == '^') {
+        neg = 1;
+        i++;
+    }
+    do {
+        if (pat[i] == '\0') {
+            *adv = 1; /* no closing bracket: '[' is a literal */
+            return c == '[';
+        }
+        if (pat[i + 1] == '-' && pat[i + 2] != ']' && pat[i + 2] != '\0') {
+            hit |= c >= pat[i] && c <= pat[i + 2];
+            i += 3;
+        } else {
+            hit |= c == pat[i];
+            i++;
+        }
+    } while (pat[i] != ']');
+    *adv = i + 1;
+    return hit != neg;
+}
+
+int rules__glob(const char *pat, const char *s, size_t n)
+{
+    const char *star_p = NULL;
+    size_t star_s = 0, i = 0;
+
+    while (i < n || *pat) {
+        if (*pat == '*') {
+            star_p = ++pat;
+            star_s = i;
+            continue;
+        }
+        if (i < n && *pat) {
+            size_t adv = 1;
+            int ok;
+
+            if (*pat == '?') {
+                ok = 1;
+            } else if (*pat == '[') {
+                ok = glob_class(pat, s[i], &adv);
+            } else {
+                ok = *pat == s[i];
+            }
+            if (ok) {
+                pat += adv;
+                i++;
+                continue;
+            }
+        }
+        if (star_p != NULL && star_s < n) {
+            pat = star_p;
+            i = ++star_s;
+            continue;
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- durations --------------------------------------------------------------------------- */
+
+int rules__duration(const char *s, int64_t *ns_out)
+{
+    int64_t total = 0;
+    int any = 0;
+
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    while (*s) {
+        int64_t v = 0, unit;
+        int digits = 0;
+
+        while (*s >= '0' && *s <= '9') {
+            v = v * 10 + (*s - '0');
+            if (v > 10LL * 365 * 86400) {
+                return -1;
+            }
+            s++;
+            digits++;
+        }
+        if (digits == 0) {
+            return -1;
+        }
+        switch (*s) {
+        case 'h':
+            unit = 3600;
+            s++;
+            break;
+        case 'm':
+            unit = 60;
+            s++;
+            break;
+        case 's':
+            unit = 1;
+            s++;
+            break;
+        case '\0':
+            if (any) {
+                return -1; /* "1h30" is ambiguous */
+            }
+            unit = 1;
+            break;
+        default:
+            return -1;
+        }
+        total += v * unit;
+        any = 1;
+    }
+    *ns_out = total * 1000000000LL;
+    return 0;
+}
+
+/* ---- templates ---------------------------------------------------------------------------- */
+
+static size_t put(char *buf, size_t cap, size_t o, const char *s, size_t n)
+{
+    if (o + 1 >= cap) {
+        return o;
+    }
+    if (n > cap - 1 - o) {
+        n = cap - 1 - o;
+    }
+    memcpy(buf + o, s, n);
+    return o + n;
+}
+
+size_t rules__tpl_render(const struct tpl *t, const struct record *r, const char *class_name,
+                         uint64_t count, const char *rule, char *buf, size_t cap)
+{
+    size_t o = 0;
+
+    for (size_t i = 0; i < t->n; i++) {
+        const struct tpl_part *p = &t->parts[i];
+
+        if (p->lit != NULL) {
+            o = put(buf, cap, o, p->lit, p->lit_len);
+        } else if (p->field == TPL_COUNT) {
+            char num[24];
+            int k = snprintf(num, sizeof(num), "%llu", (unsigned long long)count);
+
+            o = put(buf, cap, o, num, (size_t)k);
+        } else if (p->field == TPL_CLASS || p->field == TPL_RULE) {
+            const char *v = p->field == TPL_CLASS ? class_name : rule;
+
+            o = v ? put(buf, cap, o, v, strlen(v)) : put(buf, cap, o, "?", 1);
+        } else {
+            struct slice v = r ? record_field_get(r, p->field) : SLICE_NONE;
+
+            o = v.p ? put(buf, cap, o, v.p, v.len) : put(buf, cap, o, "?", 1);
+        }
+    }
+    buf[o] = '\0';
+    return o;
+}

@@ -1,0 +1,346 @@
+/* Standard output: records and alerts as NDJSON (one reusable buffer, large writes) or text. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "sink_int.h"
+#include "sinks.h"
+#include "xmalloc.h"
+
+#define SINK_FLUSH_AT (256 * 1024)
+
+struct sink_stdout {
+    FILE *out; /* borrowed */
+    enum sink_format fmt;
+    int color;
+    struct sink__buf buf;
+    int64_t ts_cached; /* lines arrive many per second: format each distinct time once */
+    char ts_text[48];
+    size_t ts_len;
+    int failed;
+};
+
+int sink_format_parse(const char *s, enum sink_format *out)
+{
+    if (strcmp(s, "json") == 0) {
+        *out = SINK_FORMAT_JSON;
+    } else if (strcmp(s, "text") == 0) {
+        *out = SINK_FORMAT_TEXT;
+    } else if (strcmp(s, "none") == 0) {
+        *out = SINK_FORMAT_NONE;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+struct sink_stdout *sink_stdout_new(FILE *out, enum sink_format fmt, int color)
+{
+    struct sink_stdout *s = xcalloc(1, sizeof(*s));
+
+    s->out = out;
+    s->fmt = fmt;
+    s->color = color;
+    sink__buf_init(&s->buf, SINK_FLUSH_AT * 2);
+    return s;
+}
+
+#define LIT(b, lit) sink__buf_add((b), (lit), sizeof(lit) - 1)
+
+static void field(struct sink__buf *b, const char *key_lit, size_t key_len, struct slice v,
+                  int repair)
+{
+    if (v.p != NULL) {
+        sink__buf_add(b, key_lit, key_len);
+        sink__json_str(b, v.p, v.len, repair);
+    }
+}
+
+#define FIELD(b, name, v, repair)                                                                  \
+    field((b), ",\"" name "\":", sizeof(",\"" name "\":") - 1, (v), (repair))
+
+static void add_cstr(struct sink__buf *b, const char *s)
+{
+    sink__buf_add(b, s, strlen(s));
+}
+
+static const char *ts_text(struct sink_stdout *s, int64_t ns, size_t *len)
+{
+    if (s->ts_len == 0 || ns != s->ts_cached) {
+        s->ts_len = clock_format_rfc3339(ns, s->ts_text, sizeof(s->ts_text));
+        s->ts_cached = ns;
+    }
+    *len = s->ts_len;
+    return s->ts_text;
+}
+
+static int maybe_flush(struct sink_stdout *s)
+{
+    if (s->buf.len >= SINK_FLUSH_AT) {
+        return sink_stdout_flush(s);
+    }
+    return s->failed ? -1 : 0;
+}
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+static void record_json(struct sink_stdout *s, const struct record *r)
+{
+    struct sink__buf *b = &s->buf;
+    int repair = (r->flags & REC_BAD_UTF8) != 0;
+    size_t n;
+    const char *t;
+
+    LIT(b, "{\"type\":\"record\"");
+    if (r->ts_src != TS_NONE) {
+        t = ts_text(s, r->ts_ns, &n);
+        LIT(b, ",\"ts\":\"");
+        sink__buf_add(b, t, n);
+        LIT(b, "\"");
+    }
+    LIT(b, ",\"kind\":\"");
+    add_cstr(b, record_kind_name(r->kind));
+    LIT(b, "\"");
+    FIELD(b, "stream", r->stream, repair);
+    FIELD(b, "object", r->object, repair);
+    LIT(b, ",\"object_kind\":\"");
+    add_cstr(b, object_kind_name(r->object_kind));
+    LIT(b, "\"");
+    FIELD(b, "app", r->app, 1);
+    FIELD(b, "service", r->service, repair);
+    FIELD(b, "replicaset", r->replicaset, repair);
+    FIELD(b, "pod", r->pod, repair);
+    FIELD(b, "container", r->container, repair);
+    FIELD(b, "status_from", r->status_from, repair);
+    FIELD(b, "status_to", r->status_to, repair);
+    FIELD(b, "release", r->release, repair);
+    FIELD(b, "build", r->build, repair);
+    FIELD(b, "cli", r->cli, 0);
+    FIELD(b, "pod_status", r->pod_status, 0);
+    FIELD(b, "event", r->event, 0);
+    FIELD(b, "class", r->class_name, 0);
+    for (size_t i = 0; i < r->nextra; i++) {
+        LIT(b, ",");
+        sink__json_str(b, r->extra[i].name, strlen(r->extra[i].name), 1);
+        LIT(b, ":");
+        sink__json_str(b, r->extra[i].val.p, r->extra[i].val.len, repair);
+    }
+    FIELD(b, "message", r->message, repair);
+    if (r->ts_src == TS_INHERITED) {
+        LIT(b, ",\"ts_inherited\":true");
+    }
+    if (r->flags & REC_TRUNCATED) {
+        LIT(b, ",\"truncated\":true");
+    }
+    LIT(b, "}\n");
+}
+
+static void add_slice_or(struct sink__buf *b, struct slice v, const char *dflt)
+{
+    if (v.p != NULL) {
+        sink__buf_add(b, v.p, v.len);
+    } else {
+        add_cstr(b, dflt);
+    }
+}
+
+/* Text: "14:30:51 k8s web-745f845dc-rzl2q [crash_loop] Back-off restarting ..." */
+static void record_text(struct sink_stdout *s, const struct record *r)
+{
+    struct sink__buf *b = &s->buf;
+    size_t n;
+    const char *t = r->ts_src != TS_NONE ? ts_text(s, r->ts_ns, &n) : NULL;
+
+    if (t != NULL) {
+        sink__buf_add(b, t, n);
+    } else {
+        LIT(b, "-");
+    }
+    LIT(b, " ");
+    add_cstr(b, record_kind_name(r->kind));
+    LIT(b, " ");
+    add_slice_or(b, r->object, "-");
+    if (r->class_name.p) {
+        LIT(b, " [");
+        sink__buf_add(b, r->class_name.p, r->class_name.len);
+        LIT(b, "]");
+    } else if (r->event.p) {
+        LIT(b, " (");
+        sink__buf_add(b, r->event.p, r->event.len);
+        LIT(b, ")");
+    }
+    LIT(b, " ");
+    /* the text form is for eyes: same escaping rules, without the quotes */
+    {
+        size_t start = b->len;
+
+        sink__json_str(b, r->message.p ? r->message.p : "", r->message.len,
+                       (r->flags & REC_BAD_UTF8) != 0);
+        memmove(b->p + start, b->p + start + 1, b->len - start - 2);
+        b->len -= 2;
+    }
+    LIT(b, "\n");
+}
+
+int sink_stdout_record(struct sink_stdout *s, const struct record *r)
+{
+    if (s->fmt == SINK_FORMAT_JSON) {
+        record_json(s, r);
+    } else if (s->fmt == SINK_FORMAT_TEXT) {
+        record_text(s, r);
+    }
+    return maybe_flush(s);
+}
+
+/* ---- alerts ------------------------------------------------------------------------------ */
+
+static void json_slice_or_null(struct sink__buf *b, struct slice v)
+{
+    if (v.p != NULL) {
+        sink__json_str(b, v.p, v.len, 1);
+    } else {
+        LIT(b, "null");
+    }
+}
+
+static void json_cstr_or_null(struct sink__buf *b, const char *v)
+{
+    if (v != NULL) {
+        sink__json_str(b, v, strlen(v), 1);
+    } else {
+        LIT(b, "null");
+    }
+}
+
+static void alert_json(struct sink_stdout *s, const struct alert *a)
+{
+    struct sink__buf *b = &s->buf;
+    char num[32];
+    size_t n;
+    const char *t;
+
+    LIT(b, "{\"type\":\"alert\",\"status\":\"");
+    add_cstr(b, alert_status_name(a->status));
+    LIT(b, "\",\"rule\":");
+    json_cstr_or_null(b, a->rule);
+    LIT(b, ",\"class\":");
+    json_cstr_or_null(b, a->class_name);
+    LIT(b, ",\"severity\":\"");
+    add_cstr(b, alert_severity_name(a->severity));
+    LIT(b, "\",\"app\":");
+    json_slice_or_null(b, a->app);
+    LIT(b, ",\"service\":");
+    json_slice_or_null(b, a->service);
+    LIT(b, ",\"pod\":");
+    json_slice_or_null(b, a->pod);
+    LIT(b, ",\"release\":");
+    json_slice_or_null(b, a->release);
+    LIT(b, ",\"summary\":");
+    json_cstr_or_null(b, a->summary);
+    LIT(b, ",\"hint\":");
+    json_cstr_or_null(b, a->hint);
+    t = ts_text(s, a->starts_at, &n);
+    LIT(b, ",\"starts_at\":\"");
+    sink__buf_add(b, t, n);
+    LIT(b, "\",\"ends_at\":");
+    if (a->ends_at != 0) {
+        t = ts_text(s, a->ends_at, &n);
+        LIT(b, "\"");
+        sink__buf_add(b, t, n);
+        LIT(b, "\"");
+    } else {
+        LIT(b, "null");
+    }
+    LIT(b, ",\"fingerprint\":\"");
+    add_cstr(b, a->fingerprint);
+    snprintf(num, sizeof(num), "\",\"count\":%llu", (unsigned long long)a->count);
+    add_cstr(b, num);
+    LIT(b, ",\"evidence\":[");
+    for (size_t i = 0; i < a->nevidence; i++) {
+        if (i > 0) {
+            LIT(b, ",");
+        }
+        sink__json_str(b, a->evidence[i].p, a->evidence[i].len, 1);
+    }
+    LIT(b, "]}\n");
+}
+
+static void alert_text(struct sink_stdout *s, const struct alert *a)
+{
+    struct sink__buf *b = &s->buf;
+    size_t n;
+    const char *t = ts_text(s, a->starts_at, &n);
+    const char *col = "", *reset = "", *dim = "";
+
+    if (s->color) {
+        reset = "\x1b[0m";
+        dim = "\x1b[2m";
+        col = a->status == ALERT_RESOLVED           ? "\x1b[32m"
+              : a->severity == SEVERITY_CRITICAL   ? "\x1b[1;31m"
+              : a->severity == SEVERITY_WARNING    ? "\x1b[33m"
+                                                   : "\x1b[36m";
+    }
+    sink__buf_add(b, t, n);
+    LIT(b, " ");
+    add_cstr(b, col);
+    add_cstr(b, a->status == ALERT_RESOLVED ? "RESOLVED" : alert_severity_name(a->severity));
+    add_cstr(b, reset);
+    LIT(b, " ");
+    add_cstr(b, a->class_name ? a->class_name : a->rule);
+    LIT(b, " ");
+    add_slice_or(b, a->app, "-");
+    LIT(b, "/");
+    add_slice_or(b, a->service, "-");
+    if (a->pod.p) {
+        LIT(b, "/");
+        sink__buf_add(b, a->pod.p, a->pod.len);
+    }
+    LIT(b, ": ");
+    add_cstr(b, a->summary ? a->summary : "");
+    if (a->count > 1) {
+        char num[32];
+
+        snprintf(num, sizeof(num), " (x%llu)", (unsigned long long)a->count);
+        add_cstr(b, num);
+    }
+    LIT(b, "\n");
+    if (a->hint && a->hint[0] && a->status == ALERT_FIRING) {
+        LIT(b, "    ");
+        add_cstr(b, dim);
+        LIT(b, "hint: ");
+        add_cstr(b, a->hint);
+        add_cstr(b, reset);
+        LIT(b, "\n");
+    }
+}
+
+int sink_stdout_alert(struct sink_stdout *s, const struct alert *a)
+{
+    if (s->fmt == SINK_FORMAT_JSON) {
+        alert_json(s, a);
+    } else if (s->fmt == SINK_FORMAT_TEXT) {
+        alert_text(s, a);
+    }
+    return maybe_flush(s);
+}
+
+int sink_stdout_flush(struct sink_stdout *s)
+{
+    if (s->buf.len > 0 && !s->failed) {
+        if (fwrite(s->buf.p, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out) != 0) {
+            s->failed = 1;
+        }
+    }
+    s->buf.len = 0;
+    return s->failed ? -1 : 0;
+}
+
+void sink_stdout_free(struct sink_stdout *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    sink_stdout_flush(s);
+    sink__buf_free(&s->buf);
+    free(s);
+}
