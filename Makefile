@@ -32,10 +32,12 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j$(JOBS)
 
-# The main job on the bundled samples: every line as a structured record.
+# The main job on the bundled samples: the failures each one shows, with their hints.
 run: build
+	@./$(BUILD)/rollwatch check-rules --rules rules.d
 	@for f in $(SAMPLES); do \
-	  echo "== $$f"; ./$(BUILD)/rollwatch parse --app myapp $$f || exit 1; \
+	  echo; echo "== $$f"; \
+	  ./$(BUILD)/rollwatch replay --rules rules.d --app myapp --output text $$f || exit 1; \
 	done
 
 test: build

@@ -113,7 +113,14 @@ static int on_bool(void *ctx, int v)
 static int on_number(void *ctx, const char *s, size_t len)
 {
     struct builder *b = ctx;
-    struct jnode *n = node_new(J_NUMBER, consumed(b) - len);
+    size_t end = consumed(b);
+    struct jnode *n;
+
+    /* the lexer may have read the delimiter after the number: back up to its last digit */
+    while (end > len && strchr("0123456789.eE+-", b->text[end - 1]) == NULL) {
+        end--;
+    }
+    n = node_new(J_NUMBER, end - len);
 
     n->str = xstrndup(s, len);
     n->len = len;

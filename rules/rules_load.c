@@ -191,6 +191,31 @@ static int cond_strings(struct loader *L, struct cond *c, const struct jnode *v,
     return 1;
 }
 
+/*
+ * Byte offset in the file of byte `decoded` of the JSON string starting (quote) at str_off:
+ * escapes make the file text longer than the pattern PCRE2 saw.
+ */
+static size_t raw_offset(const struct jdoc *doc, size_t str_off, size_t decoded)
+{
+    size_t i = str_off + 1, d = 0;
+
+    while (i < doc->len && d < decoded && doc->text[i] != '"') {
+        if (doc->text[i] == '\\' && i + 1 < doc->len) {
+            if (doc->text[i + 1] == 'u') {
+                i += 6;
+                d += 1; /* close enough for a column: one code point */
+            } else {
+                i += 2;
+                d += 1;
+            }
+        } else {
+            i++;
+            d++;
+        }
+    }
+    return i;
+}
+
 static void compile_regex(struct loader *L, struct cond *c, const struct jnode *v, int allow_caps)
 {
     int errcode;
@@ -204,9 +229,8 @@ static void compile_regex(struct loader *L, struct cond *c, const struct jnode *
         PCRE2_UCHAR msg[256];
 
         pcre2_get_error_message(errcode, msg, sizeof(msg));
-        /* point into the pattern: opening quote + offset (exact when it has no escapes) */
-        fail_at(L, v->off + 1 + erroff, "bad regex at offset %zu: %s", (size_t)erroff,
-                (const char *)msg);
+        fail_at(L, raw_offset(L->doc, v->off, erroff), "bad regex at offset %zu: %s",
+                (size_t)erroff, (const char *)msg);
         return;
     }
     /* JIT failure is not fatal (interpreter fallback); only a JIT-sized pattern may use it */
@@ -600,14 +624,16 @@ static int valid_id(const char *s)
     return 1;
 }
 
-static void compile_alert(struct loader *L, struct rule *r, const struct jnode *a)
+static void compile_alert(struct loader *L, struct rule *r, const struct jnode *obj,
+                          const struct jnode *a)
 {
     static const char *const keys[] = {"name", "severity", "summary", "hint", "key", NULL};
     const struct jnode *x;
 
     if (a->type == J_BOOL) {
         r->alert = a->boolean;
-        if (r->alert && r->cls == NULL) {
+        /* an unknown class was reported already; do not pile a second error on it */
+        if (r->alert && r->cls == NULL && rules__json_get(obj, "class") == NULL) {
             fail_at(L, a->off, "\"alert\": true needs a \"class\" to take severity and texts from");
         }
         return;
@@ -637,7 +663,8 @@ static void compile_alert(struct loader *L, struct rule *r, const struct jnode *
     if ((x = rules__json_get(a, "key")) != NULL) {
         r->nkey = compile_key(L, r->key, x);
     }
-    if (r->cls == NULL && (!r->has_severity || r->summary.n == 0)) {
+    if (r->cls == NULL && rules__json_get(obj, "class") == NULL &&
+        (!r->has_severity || r->summary.n == 0)) {
         fail_at(L, a->off, "an alert without a \"class\" needs \"severity\" and \"summary\"");
     }
 }
@@ -747,7 +774,7 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
         r->nkey = compile_key(L, r->key, x);
     }
     if ((x = rules__json_get(obj, "alert")) != NULL) {
-        compile_alert(L, r, x);
+        compile_alert(L, r, obj, x);
     }
     if (r->nkey == 0) {
         r->key[0] = FIELD_APP;

@@ -1,0 +1,252 @@
+/* The rules loader: valid files load; every kind of broken file is reported at FILE:LINE:COL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "rules.h"
+
+#define MAX_ERRS 16
+
+struct errs {
+    int n;
+    struct err e[MAX_ERRS];
+};
+
+static void collect(void *arg, const struct err *e)
+{
+    struct errs *es = arg;
+
+    if (es->n < MAX_ERRS) {
+        es->e[es->n] = *e;
+    }
+    es->n++;
+}
+
+static const char classes[] =
+    "\"classes\": {\"crash_loop\": {\"severity\": \"critical\", \"summary\": \"{{service}} crashes\","
+    " \"hint\": \"read the logs of {{pod}}\"}}";
+
+/* Loads text[0..len); expects failure with the first error at line:col containing what. */
+static void expect_error_n(const char *text, size_t len, int line, int col, const char *what)
+{
+    struct errs es = {0};
+    struct rule_set *set = rules_load_text("bad.json", text, len, collect, &es);
+
+    if (set != NULL) {
+        rules_set_free(set);
+        fail_msg("loaded, expected an error '%s' in:\n%s", what, text);
+    }
+    assert_true(es.n >= 1);
+    assert_string_equal(es.e[0].file, "bad.json");
+    if (es.e[0].line != line || es.e[0].col != col || strstr(es.e[0].msg, what) == NULL) {
+        fail_msg("got %d:%d: %s\nwant %d:%d: ...%s...", es.e[0].line, es.e[0].col, es.e[0].msg,
+                 line, col, what);
+    }
+}
+
+static void expect_error(const char *text, int line, int col, const char *what)
+{
+    expect_error_n(text, strlen(text), line, col, what);
+}
+
+static void test_valid_file_loads(void **state)
+{
+    char text[2048];
+    struct errs es = {0};
+    struct rule_set *set;
+    (void)state;
+
+    snprintf(text, sizeof(text),
+             "// comments are allowed\n{%s,\n \"rules\": [\n"
+             "  {\"id\": \"crash-loop\", \"when\": {\"kind\": \"k8s\", \"message\": {\"prefix\":"
+             " \"Back-off restarting\"}}, \"class\": \"crash_loop\", \"alert\": true},\n"
+             "  /* block comment */\n"
+             "  {\"id\": \"created\", \"when\": {\"message\": {\"regex\": \"^Created pod: "
+             "(?<pod>\\\\S+)\"}}, \"event\": \"pod_created\"},\n"
+             "  {\"id\": \"burst\", \"type\": \"threshold\", \"when\": {\"class\": \"crash_loop\"},"
+             " \"count\": 3, \"window\": \"5m\", \"alert\": {\"severity\": \"warning\", \"summary\":"
+             " \"{{count}} crashes\"}},\n"
+             "  {\"id\": \"stuck\", \"type\": \"expect\", \"when\": {\"event\": \"pod_created\"},"
+             " \"then\": {\"pod\": {\"present\": true}, \"event\": [\"a\", \"b\"]}, \"within\": 300,"
+             " \"key\": [\"pod\"], \"alert\": {\"severity\": \"info\", \"summary\": \"{{pod}}\"}}\n"
+             " ]}\n",
+             classes);
+    set = rules_load_text("ok.json", text, strlen(text), collect, &es);
+    if (set == NULL) {
+        fail_msg("%d errors, first %d:%d: %s", es.n, es.e[0].line, es.e[0].col, es.e[0].msg);
+    }
+    assert_int_equal(rules_set_count(set), 4);
+    assert_int_equal(rules_set_class_count(set), 1);
+    rules_set_free(set);
+}
+
+static void test_json_syntax_errors(void **state)
+{
+    (void)state;
+    /* the '}' after "[1,2," */
+    expect_error("{\n  \"rules\": [\n    {\"id\": \"x\",\n     \"when\": [1,2,}\n  ]\n}\n", 4, 19,
+                 "invalid JSON");
+    expect_error("{\"rules\": [}\n", 1, 12, "invalid JSON");
+    expect_error("{\"rules\": [\n", 2, 1, "ends too early");
+    expect_error("", 1, 1, "ends too early");
+    /* lexed as far as "tra" before the lexer gives up: inside the garbage */
+    expect_error("{\"rules\": [] }  trailing", 1, 18, "invalid JSON");
+    expect_error("{\n\"rules\": \"\xff\"}", 2, 11, "invalid JSON");
+    expect_error_n("{\"a\": 1}\0{}", 11, 1, 9, "NUL byte");
+}
+
+static void test_structure_errors(void **state)
+{
+    (void)state;
+    expect_error("[]", 1, 1, "a rule file must be an object");
+    expect_error("{\n  \"rulez\": []\n}", 2, 3, "unknown key \"rulez\"");
+    expect_error("{\"rules\": [\n  {\"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"}\n]}", 2, 3,
+                 "needs an \"id\"");
+    expect_error("{\"rules\": [\n  {\"id\": \"Bad Id\", \"when\": {}}]}", 2, 10, "needs an \"id\"");
+    expect_error("{\"rules\": [\n {\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"},\n"
+                 " {\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"}]}",
+                 3, 9, "already used at bad.json:2");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\",\n"
+                 "   \"colour\": \"red\"}]}",
+                 2, 4, "unknown key \"colour\" in a match rule");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}}]}", 1, 12,
+                 "does nothing");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"type\": \"sometimes\", \"when\": {}}]}", 1, 32,
+                 "\"type\" must be");
+}
+
+static void test_field_and_value_errors(void **state)
+{
+    (void)state;
+    expect_error("{\"rules\": [{\"id\": \"a\",\n \"when\": {\"mesage\": \"x\"}, \"event\": \"e\"}]}", 2,
+                 11, "unknown field \"mesage\"");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"kind\": \"k8\"}, \"event\": \"e\"}]}", 1,
+                 41, "\"k8\" is not a kind");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"object_kind\": [\"pod\", \"node\"]},"
+                 " \"event\": \"e\"}]}",
+                 1, 56, "\"node\" is not a object_kind");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"message\": {\"startswith\": \"x\"}},"
+                 " \"event\": \"e\"}]}",
+                 1, 45, "unknown key \"startswith\" in a condition");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"message\": {\"prefix\": 3}}, \"event\": "
+                 "\"e\"}]}",
+                 1, 55, "\"prefix\" takes a string");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"pod\": {\"present\": \"yes\"}}, \"event\": "
+                 "\"e\"}]}",
+                 1, 52, "\"present\" must be a boolean");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"class\": \"nope\"}]}", 1,
+                 58, "class \"nope\" is not defined");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\", \"key\": "
+                 "[\"nosuch\"]}]}",
+                 1, 71, "unknown field \"nosuch\"");
+}
+
+static void test_regex_errors(void **state)
+{
+    (void)state;
+    /* the offset points into the pattern: "(" unclosed at its end */
+    expect_error("{\"rules\": [{\"id\": \"a\",\n \"when\": {\"message\": {\"regex\": \"^foo(bar\"}},"
+                 " \"event\": \"e\"}]}",
+                 2, 41, "bad regex at offset 8");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"message\": {\"regex\": \"a{2,1}\"}},"
+                 " \"event\": \"e\"}]}",
+                 1, 60, "bad regex at offset 5"); /* at the '}' of {2,1} */
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"message\": {\"regex\": \"(?<kind>x)\"}},"
+                 " \"event\": \"e\"}]}",
+                 1, 54, "cannot be named \"kind\"");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"message\": {\"not\": {\"regex\": "
+                 "\"(?<p>x)\"}}}, \"event\": \"e\"}]}",
+                 1, 62, "not allowed inside \"not\"");
+}
+
+static void test_class_and_template_errors(void **state)
+{
+    (void)state;
+    expect_error("{\"classes\": {\"crashloop\": {}}}", 1, 14, "unknown class \"crashloop\"");
+    expect_error("{\"classes\": {\"oom\": {\"severity\": \"high\", \"summary\": \"s\", \"hint\": "
+                 "\"h\"}}}",
+                 1, 34, "severity must be");
+    expect_error("{\"classes\": {\"oom\": {\"severity\": \"info\", \"summary\": \"s\"}}}", 1, 21,
+                 "needs \"severity\", \"summary\" and \"hint\"");
+    expect_error("{\"classes\": {\"oom\": {\"severity\": \"info\", \"summary\": \"{{pood}} s\", "
+                 "\"hint\": \"h\"}}}",
+                 1, 53, "unknown field \"{{pood}}\"");
+    expect_error("{\"classes\": {\"oom\": {\"severity\": \"info\", \"summary\": \"{{pod\", \"hint\": "
+                 "\"h\"}}}",
+                 1, 53, "without \"}}\"");
+    expect_error("{\"classes\": {\"oom\": {\"severity\": \"info\", \"summary\": \"s\", \"hint\": "
+                 "\"h\"},\n \"oom\": {\"severity\": \"info\", \"summary\": \"s\", \"hint\": \"h\"}}}",
+                 2, 2, "defined twice");
+}
+
+static void test_threshold_and_expect_errors(void **state)
+{
+    (void)state;
+    expect_error("{\"rules\": [{\"id\": \"t\", \"type\": \"threshold\", \"when\": {\"kind\": \"k8s\"},"
+                 " \"count\": 0, \"window\": \"5m\", \"alert\": {\"severity\": \"info\", \"summary\": "
+                 "\"s\"}}]}",
+                 1, 79, "\"count\": 1 to 1000");
+    expect_error("{\"rules\": [{\"id\": \"t\", \"type\": \"threshold\", \"when\": {\"kind\": \"k8s\"},"
+                 " \"count\": 2, \"window\": \"5 minutes\", \"alert\": {\"severity\": \"info\", "
+                 "\"summary\": \"s\"}}]}",
+                 1, 92, "not a duration");
+    expect_error("{\"rules\": [{\"id\": \"x\", \"type\": \"expect\", \"when\": {\"kind\": \"k8s\"},"
+                 " \"within\": \"1m\", \"alert\": {\"severity\": \"info\", \"summary\": \"s\"}}]}",
+                 1, 12, "needs \"then\"");
+    expect_error("{\"rules\": [{\"id\": \"x\", \"type\": \"expect\", \"when\": {\"kind\": \"k8s\"},"
+                 " \"then\": {\"kind\": \"app\"}, \"within\": \"1m\"}]}",
+                 1, 12, "needs an \"alert\"");
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"alert\": true}]}", 1,
+                 58, "needs a \"class\"");
+}
+
+static void test_all_errors_reported(void **state)
+{
+    const char *text = "{\"rules\": [\n"
+                       " {\"id\": \"a\", \"when\": {\"bad1\": \"x\"}, \"event\": \"e\"},\n"
+                       " {\"id\": \"b\", \"when\": {\"bad2\": \"x\"}, \"event\": \"e\"},\n"
+                       " {\"id\": \"c\", \"when\": {\"message\": {\"regex\": \"(\"}}, \"event\": \"e\"}\n"
+                       "]}";
+    struct errs es = {0};
+    (void)state;
+
+    assert_null(rules_load_text("bad.json", text, strlen(text), collect, &es));
+    assert_int_equal(es.n, 3);
+    assert_int_equal(es.e[0].line, 2);
+    assert_int_equal(es.e[1].line, 3);
+    assert_int_equal(es.e[2].line, 4);
+}
+
+static void test_deep_nesting_rejected(void **state)
+{
+    char text[512];
+    size_t o = 0;
+    (void)state;
+
+    for (int i = 0; i < 100; i++) {
+        text[o++] = '[';
+    }
+    text[o] = '\0';
+    expect_error(text, 1, 33, "nested deeper than 32"); /* the 33rd '[' */
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_valid_file_loads),
+        cmocka_unit_test(test_json_syntax_errors),
+        cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_field_and_value_errors),
+        cmocka_unit_test(test_regex_errors),
+        cmocka_unit_test(test_class_and_template_errors),
+        cmocka_unit_test(test_threshold_and_expect_errors),
+        cmocka_unit_test(test_all_errors_reported),
+        cmocka_unit_test(test_deep_nesting_rejected),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
