@@ -157,6 +157,8 @@ static void summary(struct pipeline *p)
             (unsigned long long)ps->truncated, (unsigned long long)rs->tagged_event,
             (unsigned long long)rs->tagged_class, (unsigned long long)rs->alerts_fired,
             (unsigned long long)rs->alerts_suppressed);
+    fprintf(stderr, "rollwatch: %.2f regex matches per line\n",
+            ps->lines ? (double)rs->regex_runs / (double)ps->lines : 0.0);
     if (rs->regex_errors > 0) {
         fprintf(stderr, "rollwatch: %llu regex match errors (match limit hit)\n",
                 (unsigned long long)rs->regex_errors);

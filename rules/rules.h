@@ -44,6 +44,7 @@ struct rules_stats {
     uint64_t tagged_class;
     uint64_t alerts_fired;
     uint64_t alerts_suppressed;
+    uint64_t regex_runs;   /* PCRE2 matches attempted (literal tests filter most lines first) */
     uint64_t regex_errors;
     uint64_t state_evicted;
 };

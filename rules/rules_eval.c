@@ -348,7 +348,7 @@ static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t
     if ((rule->event && r->event.p) || (rule->cls && r->class_name.p)) {
         return; /* first tag wins */
     }
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats.regex_errors)) {
+    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
         return;
     }
     if (rule->recent_tag && !recent_holds(eng, rule, idx, r)) {
@@ -374,7 +374,7 @@ static void eval_threshold(struct rules_engine *eng, const struct rule *rule, si
     struct threshold_state *t;
     int64_t oldest;
 
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats.regex_errors)) {
+    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
         return;
     }
     rule_tag(tag, idx);
@@ -420,7 +420,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     struct kv_entry *e;
 
     rule_tag(tag, idx);
-    if (rules__when_match(eng->set, &rule->then, r, &eng->stats.regex_errors)) {
+    if (rules__when_match(eng->set, &rule->then, r, &eng->stats)) {
         klen = make_key(key, tag, rule->key, rule->nkey, r);
         e = rules__kv_get(&eng->pending, key, klen);
         if (e != NULL) {
@@ -430,7 +430,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
         }
         return;
     }
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats.regex_errors)) {
+    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
         return;
     }
     klen = make_key(key, tag, rule->key, rule->nkey, r);

@@ -160,8 +160,9 @@ struct rule_set {
 };
 
 /* Evaluates all conditions of w against r; on success applies regex captures to r. */
+struct rules_stats;
 int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
-                      uint64_t *regex_errors);
+                      struct rules_stats *st);
 
 /* Renders t for r into buf (NUL-terminated, cut at cap). */
 size_t rules__tpl_render(const struct tpl *t, const struct record *r, const char *class_name,

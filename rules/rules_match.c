@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rules.h"
 #include "rules_int.h"
 
 #define MAX_PENDING_CAPS 16
@@ -29,7 +30,7 @@ struct pending {
 };
 
 static int cond_eval(const struct rule_set *set, const struct cond *c, const struct record *r,
-                     struct pending *pend, size_t *npend, uint64_t *regex_errors)
+                     struct pending *pend, size_t *npend, struct rules_stats *st)
 {
     struct slice v;
     size_t i;
@@ -44,7 +45,7 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
         int all = 1;
 
         for (i = 0; i < c->sub->n && all; i++) {
-            all = cond_eval(set, &c->sub->conds[i], r, pend, npend, regex_errors);
+            all = cond_eval(set, &c->sub->conds[i], r, pend, npend, st);
         }
         *npend = keep; /* captures inside a negation are never applied */
         return !all;
@@ -96,6 +97,7 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
         int rc;
         PCRE2_SIZE *ov;
 
+        st->regex_runs++;
         /* JIT fast path only for patterns JIT really compiled (PCRE2_INFO_JITSIZE > 0) */
         if (c->jit) {
             rc = pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, set->md, set->mctx);
@@ -106,7 +108,7 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
             return 0;
         }
         if (rc < 0) {
-            (*regex_errors)++;
+            st->regex_errors++;
             return 0;
         }
         ov = pcre2_get_ovector_pointer(set->md);
@@ -127,13 +129,13 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
 }
 
 int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
-                      uint64_t *regex_errors)
+                      struct rules_stats *st)
 {
     struct pending pend[MAX_PENDING_CAPS];
     size_t npend = 0;
 
     for (size_t i = 0; i < w->n; i++) {
-        if (!cond_eval(set, &w->conds[i], r, pend, &npend, regex_errors)) {
+        if (!cond_eval(set, &w->conds[i], r, pend, &npend, st)) {
             return 0;
         }
     }
