@@ -191,7 +191,7 @@ static void fire(struct rules_engine *eng, const struct rule *rule, const struct
 {
     char key[KEY_MAX];
     const char *name = alert_name(rule);
-    size_t klen = make_key(key, name, rule->key, rule->nkey, r);
+    size_t klen = make_key(key, name, rule->alert_key, rule->nalert_key, r);
     struct kv_entry *e = rules__kv_put(&eng->alerts, key, klen, at);
     struct alert_state *st = e->val;
     const struct tpl *sum, *hint;

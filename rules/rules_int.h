@@ -127,8 +127,10 @@ struct rule {
     int has_severity;
     enum alert_severity severity;
     struct tpl summary, hint; /* empty = from the class */
-    int key[8];
+    int key[8]; /* what state (threshold counts, expect waits, recent) is kept per */
     size_t nkey;
+    int alert_key[8]; /* the alert's labels in its fingerprint; default: key */
+    size_t nalert_key;
     /* recent: an earlier record tagged recent_tag (event, or class) under the same key */
     char *recent_tag; /* owned, NULL = no recent condition */
     int recent_is_class;

@@ -661,7 +661,7 @@ static void compile_alert(struct loader *L, struct rule *r, const struct jnode *
         compile_tpl(L, &r->hint, x, "hint");
     }
     if ((x = rules__json_get(a, "key")) != NULL) {
-        r->nkey = compile_key(L, r->key, x);
+        r->nalert_key = compile_key(L, r->alert_key, x);
     }
     if (r->cls == NULL && rules__json_get(obj, "class") == NULL &&
         (!r->has_severity || r->summary.n == 0)) {
@@ -780,6 +780,10 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
         r->key[0] = FIELD_APP;
         r->key[1] = FIELD_SERVICE;
         r->nkey = 2;
+    }
+    if (r->nalert_key == 0) {
+        memcpy(r->alert_key, r->key, sizeof(r->key));
+        r->nalert_key = r->nkey;
     }
     if ((x = rules__json_get(obj, "recent")) != NULL) {
         compile_recent(L, r, x);

@@ -235,6 +235,71 @@ static void test_deep_nesting_rejected(void **state)
     expect_error(text, 1, 33, "nested deeper than 32"); /* the 33rd '[' */
 }
 
+struct fired {
+    int n;
+    char fp[4][17];
+    char pod[4][64];
+};
+
+static void on_alert(void *arg, const struct alert *a)
+{
+    struct fired *f = arg;
+
+    if (f->n < 4) {
+        memcpy(f->fp[f->n], a->fingerprint, 17);
+        snprintf(f->pod[f->n], sizeof(f->pod[0]), "%.*s", (int)a->pod.len, a->pod.p);
+    }
+    f->n++;
+}
+
+static struct record pod_record(const char *pod, const char *msg, int64_t sec)
+{
+    struct record r;
+
+    memset(&r, 0, sizeof(r));
+    r.kind = RECORD_K8S;
+    r.object_kind = OBJECT_POD;
+    r.ts_src = TS_OWN;
+    r.ts_ns = sec * 1000000000LL;
+    r.app = (struct slice){"myapp", 5};
+    r.service = (struct slice){"web", 3};
+    r.pod = (struct slice){pod, strlen(pod)};
+    r.message = (struct slice){msg, strlen(msg)};
+    r.line = r.message;
+    return r;
+}
+
+/* An expect rule waits per pod (key) but raises one alert per service (alert.key). */
+static void test_alert_key_separate_from_state_key(void **state)
+{
+    const char *text =
+        "{\"rules\": [{\"id\": \"stuck\", \"type\": \"expect\","
+        " \"when\": {\"message\": \"created\"}, \"then\": {\"message\": \"started\"},"
+        " \"within\": \"5m\", \"key\": [\"pod\"],"
+        " \"alert\": {\"severity\": \"warning\", \"summary\": \"{{pod}}\","
+        " \"key\": [\"app\", \"service\"]}}]}";
+    struct errs es = {0};
+    struct fired f = {0};
+    struct rule_set *set = rules_load_text("k.json", text, strlen(text), collect, &es);
+    struct rules_engine *eng;
+    struct record r;
+    (void)state;
+
+    assert_non_null(set);
+    eng = rules_engine_new(set, NULL, on_alert, &f);
+    r = pod_record("web-a", "created", 0);
+    rules_eval(eng, &r);
+    r = pod_record("web-b", "created", 1);
+    rules_eval(eng, &r);
+    /* web-a starts; web-b does not: only web-b is stuck */
+    r = pod_record("web-a", "started", 2);
+    rules_eval(eng, &r);
+    rules_advance(eng, 400 * 1000000000LL);
+    assert_int_equal(f.n, 1);
+    assert_string_equal(f.pod[0], "web-b");
+    rules_engine_free(eng);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_threshold_and_expect_errors),
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_deep_nesting_rejected),
+        cmocka_unit_test(test_alert_key_separate_from_state_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
