@@ -392,9 +392,13 @@ static void compile_cond(struct loader *L, struct when *w, int field, const stru
 static void sort_when(struct when *w)
 {
     /* enum masks, then literal tests, then regexes: a stable partition */
-    struct cond *tmp = xmalloc(w->n * sizeof(*tmp) + 1);
+    struct cond *tmp;
     size_t k = 0;
 
+    if (w->n == 0) {
+        return; /* every condition failed to compile: nothing to order */
+    }
+    tmp = xmalloc(w->n * sizeof(*tmp));
     for (size_t i = 0; i < w->n; i++) {
         if (w->conds[i].op == COND_MASK) {
             tmp[k++] = w->conds[i];
