@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "alert.h"
+#include "rollout.h"
 
 const char *alert_status_name(enum alert_status s)
 {
@@ -34,4 +35,12 @@ int alert_severity_parse(const char *s, size_t len, enum alert_severity *out)
         }
     }
     return -1;
+}
+
+const char *rollout_status_name(enum rollout_status s)
+{
+    static const char *const names[ROLLOUT_STATUS_COUNT] = {
+        "started", "succeeded", "stuck", "failed", "rolled_back", "rollback_failed"};
+
+    return (unsigned)s < ROLLOUT_STATUS_COUNT ? names[s] : "unknown";
 }

@@ -41,6 +41,8 @@ static const char run_help[] =
     "Signals: SIGHUP reloads the rules (bad rules keep the old ones); SIGINT/SIGTERM stop.\n"
     "Exit codes: 0 ok, 1 an input could not be read or output failed, 2 usage or rule errors.\n";
 
+#define HEARTBEAT_MS 1000
+
 struct pipeline {
     uv_loop_t loop;
     struct parser parser;
@@ -53,6 +55,11 @@ struct pipeline {
     uint64_t alerts;
     uint64_t source_errors;
     uv_check_t flush;
+    uv_timer_t heartbeat; /* live only: silence moves the event clock on */
+    int live;
+    int have_event;
+    int64_t last_event_ns;
+    uint64_t last_event_wall_ms;
     uv_signal_t sighup, sigint, sigterm;
 };
 
@@ -66,6 +73,15 @@ static void on_alert(void *arg, const struct alert *a)
     }
 }
 
+static void on_rollout(void *arg, const struct rollout_event *ev)
+{
+    struct pipeline *p = arg;
+
+    if (sink_stdout_rollout(p->out, ev) != 0) {
+        p->write_failed = 1;
+    }
+}
+
 static void on_line(void *arg, const struct source *src, const char *line, size_t len,
                     unsigned flags)
 {
@@ -73,6 +89,12 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     struct record rec;
 
     parse_line(&p->parser, src, line, len, flags, &rec);
+    if (rec.ts_src == TS_OWN) {
+        /* the heartbeat counts wall time from here */
+        p->last_event_ns = rec.ts_ns;
+        p->last_event_wall_ms = uv_now(&p->loop);
+        p->have_event = 1;
+    }
     rules_eval(p->engine, &rec);
     if (p->records && sink_stdout_record(p->out, &rec) != 0) {
         p->write_failed = 1;
@@ -86,6 +108,21 @@ static void on_flush(uv_check_t *h)
 
     if (sink_stdout_flush(p->out) != 0) {
         p->write_failed = 1;
+    }
+}
+
+/*
+ * Live mode: now = last event time + wall time since that line arrived, so a rollout that
+ * goes quiet is still reported stuck on time. Replay has no heartbeat: the log is the clock.
+ */
+static void on_heartbeat(uv_timer_t *h)
+{
+    struct pipeline *p = h->data;
+
+    if (p->have_event) {
+        uint64_t quiet_ms = uv_now(&p->loop) - p->last_event_wall_ms;
+
+        rules_advance(p->engine, p->last_event_ns + (int64_t)quiet_ms * 1000000LL);
     }
 }
 
@@ -122,6 +159,7 @@ static void close_all(struct pipeline *p)
     uv_signal_stop(&p->sigint);
     uv_signal_stop(&p->sigterm);
     uv_check_stop(&p->flush);
+    uv_timer_stop(&p->heartbeat);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -152,11 +190,13 @@ static void summary(struct pipeline *p)
 
     fprintf(stderr,
             "rollwatch: %llu lines (%llu unknown, %llu truncated), %llu tagged with an event, "
-            "%llu with a failure class, %llu alerts sent (%llu repeats suppressed)\n",
+            "%llu with a failure class, %llu alerts sent (%llu repeats suppressed, %llu resolved), "
+            "%llu rollouts\n",
             (unsigned long long)ps->lines, (unsigned long long)ps->by_kind[RECORD_UNKNOWN],
             (unsigned long long)ps->truncated, (unsigned long long)rs->tagged_event,
             (unsigned long long)rs->tagged_class, (unsigned long long)rs->alerts_fired,
-            (unsigned long long)rs->alerts_suppressed);
+            (unsigned long long)rs->alerts_suppressed, (unsigned long long)rs->alerts_resolved,
+            (unsigned long long)rs->rollouts_started);
     fprintf(stderr, "rollwatch: %.2f regex matches per line\n",
             ps->lines ? (double)rs->regex_runs / (double)ps->lines : 0.0);
     if (rs->regex_errors > 0) {
@@ -254,6 +294,7 @@ int cmd_run(int argc, char **argv, int replay)
     parse_init(&p.parser);
     p.out = sink_stdout_new(stdout, fmt, fmt == SINK_FORMAT_TEXT && isatty(1));
     p.engine = rules_engine_new(set, NULL, on_alert, &p);
+    rules_engine_on_rollout(p.engine, on_rollout, &p);
     uv_loop_init(&p.loop);
     p.in = ingest_new(&p.loop, &iopts, on_line, &p);
     for (size_t i = 0; i < ninputs; i++) {
@@ -271,6 +312,11 @@ int cmd_run(int argc, char **argv, int replay)
             fprintf(stderr, "rollwatch: reading logs from the terminal (Ctrl-D ends; --help)\n");
         }
         ingest_add(p.in, "-", app);
+    }
+    uv_timer_init(&p.loop, &p.heartbeat);
+    p.heartbeat.data = &p;
+    if (!replay) {
+        uv_timer_start(&p.heartbeat, on_heartbeat, HEARTBEAT_MS, HEARTBEAT_MS);
     }
     uv_check_init(&p.loop, &p.flush);
     p.flush.data = &p;

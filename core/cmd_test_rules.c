@@ -19,7 +19,8 @@ static const char test_help[] =
     "Runs every TESTDIR/*.json rule test: log lines (inline \"lines\" or a \"log\" file next to the\n"
     "test) go through the parser and the rules, then the test's expectations are checked:\n"
     "\"records\" (tags and fields of given lines), \"alerts\" (each must match an alert),\n"
-    "\"no_alerts\" (none may match), \"alert_count\", \"no_classes\". See rules.d/README.md.\n"
+    "\"no_alerts\" (none may match), \"alert_count\", \"no_classes\", \"rollouts\", \"no_rollouts\",\n"
+    "\"rollout_count\". See rules.d/README.md.\n"
     "\n"
     "Examples:\n"
     "  rollwatch test-rules tests/rules\n"
@@ -45,11 +46,21 @@ struct got_alert {
     char *f[A_FIELDS]; /* owned; NULL = absent */
 };
 
+enum { R_STATUS, R_APP, R_RELEASE, R_DIAGNOSIS, R_DURATION, R_FAILURES, R_FIELDS };
+static const char *const rollout_keys[R_FIELDS] = {"status", "app", "release", "diagnosis",
+                                                   "duration_s", "failure"};
+
+struct got_rollout {
+    char *f[R_FIELDS]; /* owned; "failure": the failure classes, space-separated */
+};
+
 struct run {
     struct got_record *recs;
     size_t nrecs;
     struct got_alert *alerts;
     size_t nalerts;
+    struct got_rollout *rollouts;
+    size_t nrollouts;
     char why[2048]; /* first failure */
     int failed;
 };
@@ -80,6 +91,31 @@ static void on_alert(void *arg, const struct alert *a)
     g->f[A_HINT] = a->hint ? xstrdup(a->hint) : NULL;
     snprintf(num, sizeof(num), "%llu", (unsigned long long)a->count);
     g->f[A_COUNT] = xstrdup(num);
+}
+
+static void on_rollout(void *arg, const struct rollout_event *ev)
+{
+    struct run *run = arg;
+    struct got_rollout *g;
+    char num[32], fails[1024];
+    size_t o = 0;
+
+    run->rollouts = xrealloc(run->rollouts, (run->nrollouts + 1) * sizeof(*run->rollouts));
+    g = &run->rollouts[run->nrollouts++];
+    memset(g, 0, sizeof(*g));
+    g->f[R_STATUS] = xstrdup(rollout_status_name(ev->status));
+    g->f[R_APP] = xstrdup(ev->app);
+    g->f[R_RELEASE] = ev->release ? xstrdup(ev->release) : NULL;
+    g->f[R_DIAGNOSIS] = xstrdup(ev->diagnosis);
+    snprintf(num, sizeof(num), "%lld", (long long)((ev->at - ev->started_at) / 1000000000LL));
+    g->f[R_DURATION] = xstrdup(num);
+    fails[0] = '\0';
+    for (size_t i = 0; i < ev->nfailures && o + 1 < sizeof(fails); i++) {
+        int n = snprintf(fails + o, sizeof(fails) - o, " %s ", ev->failures[i].class_name);
+
+        o += n > 0 ? (size_t)n : 0;
+    }
+    g->f[R_FAILURES] = xstrdup(fails);
 }
 
 static void keep_record(struct run *run, const struct record *r)
@@ -115,8 +151,14 @@ static void run_free(struct run *run)
             free(run->alerts[i].f[k]);
         }
     }
+    for (size_t i = 0; i < run->nrollouts; i++) {
+        for (int k = 0; k < R_FIELDS; k++) {
+            free(run->rollouts[i].f[k]);
+        }
+    }
     free(run->recs);
     free(run->alerts);
+    free(run->rollouts);
 }
 
 static void __attribute__((format(printf, 2, 3))) failf(struct run *run, const char *fmt, ...)
@@ -209,6 +251,64 @@ static int alert_matches(const struct got_alert *g, yajl_val want, struct run *r
     return 1;
 }
 
+/* Does the rollout match every field of want (diagnosis: substring; failure: a class seen)? */
+static int rollout_matches(const struct got_rollout *g, yajl_val want, struct run *run)
+{
+    for (size_t i = 0; i < want->u.object.len; i++) {
+        const char *k = want->u.object.keys[i];
+        yajl_val v = want->u.object.values[i];
+        char buf[64], pat[80];
+        const char *w;
+        int idx = -1;
+
+        for (int a = 0; a < R_FIELDS; a++) {
+            if (strcmp(rollout_keys[a], k) == 0) {
+                idx = a;
+            }
+        }
+        if (idx < 0) {
+            failf(run, "unknown rollout field \"%s\" in the test", k);
+            return 0;
+        }
+        if (YAJL_IS_NULL(v)) {
+            if (g->f[idx] != NULL) {
+                return 0;
+            }
+            continue;
+        }
+        w = value_text(v, buf, sizeof(buf));
+        if (w == NULL || g->f[idx] == NULL) {
+            return 0;
+        }
+        if (idx == R_FAILURES) {
+            snprintf(pat, sizeof(pat), " %s ", w);
+            if (strstr(g->f[idx], pat) == NULL) {
+                return 0;
+            }
+        } else if (idx == R_DIAGNOSIS ? strstr(g->f[idx], w) == NULL : strcmp(g->f[idx], w) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void describe_rollouts(struct run *run, char *buf, size_t cap)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (size_t i = 0; i < run->nrollouts && o + 1 < cap; i++) {
+        const struct got_rollout *g = &run->rollouts[i];
+        int n = snprintf(buf + o, cap - o, "\n      got rollout app=%s status=%s release=%s",
+                         g->f[R_APP], g->f[R_STATUS], g->f[R_RELEASE] ? g->f[R_RELEASE] : "null");
+
+        if (n < 0) {
+            break;
+        }
+        o += (size_t)n;
+    }
+}
+
 static void describe_alerts(struct run *run, char *buf, size_t cap)
 {
     size_t o = 0;
@@ -282,9 +382,10 @@ static void check_records(struct run *run, yajl_val recs)
 
 static void check(struct run *run, yajl_val test)
 {
-    static const char *const known[] = {"name", "app", "log", "lines", "records", "alerts",
-                                        "no_alerts", "alert_count", "no_classes",
-                                        "description", NULL};
+    static const char *const known[] = {"name",        "app",        "log",         "lines",
+                                        "records",     "alerts",     "no_alerts",   "alert_count",
+                                        "no_classes",  "description", "rollouts",   "no_rollouts",
+                                        "rollout_count", NULL};
     char extra[4096];
 
     for (size_t i = 0; i < test->u.object.len; i++) {
@@ -327,6 +428,32 @@ static void check(struct run *run, yajl_val test)
                     describe_alerts(run, extra, sizeof(extra));
                     failf(run, "no_alerts[%zu]: %zu alerts match%s", k, hits, extra);
                 }
+            }
+        } else if ((strcmp(key, "rollouts") == 0 || strcmp(key, "no_rollouts") == 0) &&
+                   YAJL_IS_ARRAY(v)) {
+            int must = key[0] == 'r';
+
+            for (size_t k = 0; k < v->u.array.len; k++) {
+                yajl_val want = v->u.array.values[k];
+                size_t hits = 0;
+
+                if (!YAJL_IS_OBJECT(want)) {
+                    failf(run, "%s[%zu] must be an object", key, k);
+                    return;
+                }
+                for (size_t a = 0; a < run->nrollouts; a++) {
+                    hits += rollout_matches(&run->rollouts[a], want, run);
+                }
+                if (must != (hits > 0)) {
+                    describe_rollouts(run, extra, sizeof(extra));
+                    failf(run, "%s[%zu]: %zu rollouts match%s", key, k, hits, extra);
+                }
+            }
+        } else if (strcmp(key, "rollout_count") == 0 && YAJL_IS_INTEGER(v)) {
+            if ((long long)run->nrollouts != YAJL_GET_INTEGER(v)) {
+                describe_rollouts(run, extra, sizeof(extra));
+                failf(run, "rollout_count: got %zu, expected %lld%s", run->nrollouts,
+                      YAJL_GET_INTEGER(v), extra);
             }
         } else if (strcmp(key, "alert_count") == 0 && YAJL_IS_INTEGER(v)) {
             if ((long long)run->nalerts != YAJL_GET_INTEGER(v)) {
@@ -380,6 +507,7 @@ static int run_test(const char *dir, const char *file, const char *rules_path)
         return -1;
     }
     eng = rules_engine_new(set, NULL, on_alert, &run);
+    rules_engine_on_rollout(eng, on_rollout, &run);
     parse_init(&ps);
     name = yajl_tree_get(test, p_name, yajl_t_string);
     lines = yajl_tree_get(test, p_lines, yajl_t_array);

@@ -32,7 +32,8 @@ void parse_init(struct parser *p);
 
 /*
  * Parses line[0..len) (no trailing newline; a trailing CR is removed here) into *out.
- * line_flags are REC_TRUNCATED / REC_NO_NEWLINE bits from ingest. src may be NULL.
+ * line_flags are REC_TRUNCATED / REC_NO_NEWLINE bits from ingest. src may be NULL; a source's
+ * line 1 starts afresh (no time is inherited across sources).
  * Every slice in *out borrows from line (or from src->app). Never fails: a line that
  * matches no known shape gives kind RECORD_UNKNOWN.
  */

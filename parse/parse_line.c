@@ -221,6 +221,9 @@ void parse_line(struct parser *p, const struct source *src, const char *line, si
     size_t n, skip;
     int done = 0;
 
+    if (src != NULL && src->lineno == 1) {
+        p->have_ts = 0; /* a new source: no time to inherit from another file */
+    }
     memset(out, 0, sizeof(*out));
     out->src = src;
     if (len > 0 && line[len - 1] == '\r') {

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "alert.h"
+#include "rollout.h"
 #include "err.h"
 #include "record.h"
 
@@ -17,6 +18,9 @@ typedef void (*rules_err_cb)(void *arg, const struct err *e);
 
 /* Receives each alert; a is valid only during the call (sinks copy what they keep). */
 typedef void (*rules_alert_cb)(void *arg, const struct alert *a);
+
+/* Receives each rollout event (DESIGN §6 "rollout" objects); valid only during the call. */
+typedef void (*rules_rollout_cb)(void *arg, const struct rollout_event *ev);
 
 /*
  * Loads every *.json in dir in name order (or the one file, if path is a file) into a new
@@ -34,7 +38,7 @@ size_t rules_set_count(const struct rule_set *set);
 size_t rules_set_class_count(const struct rule_set *set);
 
 struct rules_opts {
-    int64_t repeat_interval_ns; /* a firing alert is re-sent after this long; 0 = 1 hour */
+    int64_t repeat_interval_ns; /* a firing alert is re-sent after this long; 0 = settings/1h */
     size_t max_state;           /* keyed state entries per table; 0 = 65536 */
 };
 
@@ -44,6 +48,9 @@ struct rules_stats {
     uint64_t tagged_class;
     uint64_t alerts_fired;
     uint64_t alerts_suppressed;
+    uint64_t alerts_resolved;
+    uint64_t rollouts_started;
+    uint64_t rollouts_ended;
     uint64_t regex_runs;   /* PCRE2 matches attempted (literal tests filter most lines first) */
     uint64_t regex_errors;
     uint64_t state_evicted;
@@ -52,6 +59,9 @@ struct rules_stats {
 /* An engine evaluating set (ownership passes to the engine). opts may be NULL. */
 struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_opts *opts,
                                       rules_alert_cb on_alert, void *arg);
+
+/* Where rollout events go (none until set). */
+void rules_engine_on_rollout(struct rules_engine *eng, rules_rollout_cb cb, void *arg);
 
 /*
  * Replaces the rule set (SIGHUP reload), taking ownership of set and freeing the old one.

@@ -1,5 +1,6 @@
 /* The engine: per record, match rules tag it, threshold and expect rules keep keyed state,
- * and alerts are deduplicated by fingerprint on the event-time clock. */
+ * alerts go through the alert table, and the rollout tracker follows each app. All time is
+ * event time: a clock that moves with the records (and the live heartbeat), never back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,89 +9,81 @@
 #include "rules_int.h"
 #include "xmalloc.h"
 
-#define KEY_MAX 2048
-#define EVIDENCE_MAX_BYTES 2048
 #define EXPECT_EARLY_NS (10LL * 1000000000LL) /* B up to this long before A still counts */
+#define REORDER_SLACK_NS (30LL * 1000000000LL) /* how late a line may come and still count */
+#define THRESHOLD_EXTRA 64                     /* matches kept beyond count, for late lines */
 #define DEFAULT_REPEAT_NS (3600LL * 1000000000LL)
+#define DEFAULT_STUCK_NS (600LL * 1000000000LL)
+#define DEFAULT_QUIET_NS (300LL * 1000000000LL)
+#define DEFAULT_EXPIRE_NS (6LL * 3600 * 1000000000LL)
 #define DEFAULT_MAX_STATE 65536
-#define SUMMARY_MAX 1024
-#define HINT_MAX 4096
+#define EVIDENCE_MAX_BYTES 2048
 
-/* A copy of what an alert needs from a record that is gone by the time it fires. */
-struct snap {
-    char *app, *service, *pod, *release; /* owned, may be NULL */
-    char *line;
-    size_t line_len;
-    int64_t ts;
+/* A record copied out of the line it borrowed from, for alerts raised after it is gone. */
+struct frozen {
+    char *buf; /* owned: every slice of rec points into it */
+    struct record rec;
 };
 
 struct threshold_state {
-    int64_t *ts; /* ring of the last `count` match times */
-    uint32_t n, head;
-    struct snap ev[ALERT_MAX_EVIDENCE]; /* the newest matching lines */
+    int64_t *ts; /* match times, sorted; at most count + THRESHOLD_EXTRA */
+    uint32_t n, cap;
+    struct frozen ev[ALERT_MAX_EVIDENCE]; /* the newest matching records */
     uint32_t nev;
 };
 
 struct expect_state {
     const struct rule *rule;
     int64_t deadline;
-    struct snap a; /* the record that started the wait */
+    struct frozen a; /* the record that started the wait */
 };
 
-struct alert_state {
-    int64_t starts_at;
-    int64_t last_sent;
-    uint64_t count;
-};
+/* ---- frozen records ------------------------------------------------------------------------ */
 
-struct rules_engine {
-    struct rule_set *set; /* owned */
-    struct rules_opts opts;
-    rules_alert_cb on_alert;
-    void *arg;
-    int64_t now; /* event clock: never goes back */
-    int have_now;
-    struct kv recent;    /* rule + key -> last time its tag was seen (entry->touched) */
-    struct kv threshold; /* rule + key -> struct threshold_state */
-    struct kv pending;   /* rule + key -> struct expect_state */
-    struct kv early;     /* rule + key -> time B was seen with no A waiting */
-    struct kv alerts;    /* fingerprint -> struct alert_state */
-    int64_t next_deadline;
-    int64_t max_window;
-    int64_t max_recent;
-    struct rules_stats stats;
-    char summary[SUMMARY_MAX];
-    char hint[HINT_MAX];
-};
-
-/* ---- snapshots --------------------------------------------------------------------------- */
-
-static char *dup_slice(struct slice s)
+static void freeze(struct frozen *f, const struct record *r)
 {
-    return s.p ? xstrndup(s.p, s.len) : NULL;
+    struct slice *slots[] = {&f->rec.stream,  &f->rec.object,     &f->rec.service,
+                             &f->rec.replicaset, &f->rec.pod,     &f->rec.container,
+                             &f->rec.message, &f->rec.status_from, &f->rec.status_to,
+                             &f->rec.release, &f->rec.build,      &f->rec.app,
+                             &f->rec.cli,     &f->rec.pod_status, &f->rec.line};
+    size_t total = 0, o = 0, i;
+
+    f->rec = *r;
+    f->rec.src = NULL;
+    if (f->rec.line.len > EVIDENCE_MAX_BYTES) {
+        f->rec.line.len = EVIDENCE_MAX_BYTES;
+    }
+    for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+        total += slots[i]->len;
+    }
+    for (i = 0; i < f->rec.nextra; i++) {
+        total += f->rec.extra[i].val.len;
+    }
+    f->buf = xmalloc(total + 1);
+    /* event, class_name and extra names point into the rule set, which outlives the state */
+    for (i = 0; i < sizeof(slots) / sizeof(slots[0]); i++) {
+        if (slots[i]->p != NULL) {
+            memcpy(f->buf + o, slots[i]->p, slots[i]->len);
+            slots[i]->p = f->buf + o;
+            o += slots[i]->len;
+        }
+    }
+    for (i = 0; i < f->rec.nextra; i++) {
+        struct slice *v = &f->rec.extra[i].val;
+
+        if (v->p != NULL) {
+            memcpy(f->buf + o, v->p, v->len);
+            v->p = f->buf + o;
+            o += v->len;
+        }
+    }
 }
 
-static void snap_take(struct snap *s, const struct record *r)
+static void thaw_free(struct frozen *f)
 {
-    size_t n = r->line.len < EVIDENCE_MAX_BYTES ? r->line.len : EVIDENCE_MAX_BYTES;
-
-    s->app = dup_slice(r->app);
-    s->service = dup_slice(r->service);
-    s->pod = dup_slice(r->pod);
-    s->release = dup_slice(r->release);
-    s->line = xstrndup(r->line.p ? r->line.p : "", n);
-    s->line_len = n;
-    s->ts = r->ts_ns;
-}
-
-static void snap_free(struct snap *s)
-{
-    free(s->app);
-    free(s->service);
-    free(s->pod);
-    free(s->release);
-    free(s->line);
-    memset(s, 0, sizeof(*s));
+    free(f->buf);
+    memset(f, 0, sizeof(*f));
 }
 
 static struct slice str_slice(const char *s)
@@ -103,7 +96,7 @@ static void threshold_free(void *p)
     struct threshold_state *t = p;
 
     for (uint32_t i = 0; i < t->nev; i++) {
-        snap_free(&t->ev[i]);
+        thaw_free(&t->ev[i]);
     }
     free(t->ts);
     free(t);
@@ -113,11 +106,11 @@ static void expect_free(void *p)
 {
     struct expect_state *x = p;
 
-    snap_free(&x->a);
+    thaw_free(&x->a);
     free(x);
 }
 
-/* ---- keys and fingerprints ------------------------------------------------------------- */
+/* ---- keys -------------------------------------------------------------------------------- */
 
 /* The state-key prefix of rule number i ("r<i>"): cheaper than snprintf per record. */
 static void rule_tag(char out[24], size_t i)
@@ -136,25 +129,23 @@ static void rule_tag(char out[24], size_t i)
     out[o] = '\0';
 }
 
-/* "<tag>\x1f<v1>\x1f<v2>..." with \x1e for an absent value. Returns the length. */
-static size_t make_key(char *buf, const char *tag, const int *fields, size_t nf,
+size_t rules__make_key(char *buf, const char *tag, const int *fields, size_t nf,
                        const struct record *r)
 {
     size_t o = strlen(tag);
 
-    if (o > KEY_MAX / 2) {
-        o = KEY_MAX / 2;
+    if (o > RULES_KEY_MAX / 2) {
+        o = RULES_KEY_MAX / 2;
     }
     memcpy(buf, tag, o);
-
-    for (size_t i = 0; i < nf && o + 2 < KEY_MAX; i++) {
+    for (size_t i = 0; i < nf && o + 2 < RULES_KEY_MAX; i++) {
         struct slice v = record_field_get(r, fields[i]);
 
         buf[o++] = '\x1f';
         if (v.p == NULL) {
             buf[o++] = '\x1e';
         } else {
-            size_t n = v.len < KEY_MAX - o - 1 ? v.len : KEY_MAX - o - 1;
+            size_t n = v.len < RULES_KEY_MAX - o - 1 ? v.len : RULES_KEY_MAX - o - 1;
 
             memcpy(buf + o, v.p, n);
             o += n;
@@ -163,103 +154,32 @@ static size_t make_key(char *buf, const char *tag, const int *fields, size_t nf,
     return o;
 }
 
-static void fingerprint(const char *key, size_t n, char out[17])
-{
-    uint64_t h = 1469598103934665603ULL;
+/* ---- alerts of rules ------------------------------------------------------------------------- */
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 1099511628211ULL;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
+static void rule_spec(const struct rule *rule, struct alert_spec *sp)
+{
+    memset(sp, 0, sizeof(*sp));
+    sp->name = rule->alert_name ? rule->alert_name : rule->id;
+    sp->cls = rule->cls;
+    sp->severity = rule->has_severity ? rule->severity
+                   : rule->cls       ? rule->cls->severity
+                                     : SEVERITY_WARNING;
+    sp->summary = &rule->summary;
+    sp->hint = &rule->hint;
+    sp->key = rule->alert_key;
+    sp->nkey = rule->nalert_key;
+    sp->scope = ALERT_SCOPE_POD;
 }
 
-/* ---- alerts -------------------------------------------------------------------------------- */
-
-static const char *alert_name(const struct rule *rule)
+static void fire_rule(struct rules_engine *eng, const struct rule *rule, const struct record *r,
+                      const struct slice *ev, size_t nev, int64_t at, uint64_t count)
 {
-    return rule->alert_name ? rule->alert_name : rule->id;
-}
+    struct alert_spec sp;
+    struct tpl_ctx ctx = {0};
 
-/*
- * Raises rule's alert for r (the record that caused it; for expect rules a record rebuilt
- * from the snapshot). Repeats of a firing fingerprint within the repeat interval are counted,
- * not sent.
- */
-static void fire(struct rules_engine *eng, const struct rule *rule, const struct record *r,
-                 const struct snap *ev, size_t nev, int64_t at)
-{
-    char key[KEY_MAX];
-    const char *name = alert_name(rule);
-    size_t klen = make_key(key, name, rule->alert_key, rule->nalert_key, r);
-    struct kv_entry *e = rules__kv_put(&eng->alerts, key, klen, at);
-    struct alert_state *st = e->val;
-    const struct tpl *sum, *hint;
-    const char *cls = rule->cls ? rule->cls->name : NULL;
-    uint64_t tpl_count;
-    struct alert a;
-
-    if (st == NULL) {
-        st = e->val = xcalloc(1, sizeof(*st));
-        st->starts_at = at;
-    } else if (at - st->last_sent < eng->opts.repeat_interval_ns) {
-        st->count++;
-        eng->stats.alerts_suppressed++;
-        return;
-    }
-    st->count++;
-    st->last_sent = at;
-    /* {{count}}: how many matches made a threshold fire; else how often this alert fired */
-    tpl_count = rule->type == RULE_THRESHOLD ? rule->count : st->count;
-    memset(&a, 0, sizeof(a));
-    a.status = ALERT_FIRING;
-    a.severity = rule->has_severity ? rule->severity
-                 : rule->cls       ? rule->cls->severity
-                                   : SEVERITY_WARNING;
-    a.rule = name;
-    a.class_name = cls;
-    a.app = r->app;
-    a.service = r->service;
-    a.pod = r->pod;
-    a.release = r->release;
-    sum = rule->summary.n ? &rule->summary : rule->cls ? &rule->cls->summary : NULL;
-    hint = rule->hint.n ? &rule->hint : rule->cls ? &rule->cls->hint : NULL;
-    eng->summary[0] = eng->hint[0] = '\0';
-    if (sum) {
-        rules__tpl_render(sum, r, cls, tpl_count, name, eng->summary, sizeof(eng->summary));
-    }
-    if (hint) {
-        rules__tpl_render(hint, r, cls, tpl_count, name, eng->hint, sizeof(eng->hint));
-    }
-    a.summary = eng->summary;
-    a.hint = eng->hint;
-    a.starts_at = st->starts_at;
-    a.count = st->count;
-    fingerprint(key, klen, a.fingerprint);
-    if (ev != NULL) {
-        for (size_t i = 0; i < nev && a.nevidence < ALERT_MAX_EVIDENCE; i++) {
-            a.evidence[a.nevidence++] = (struct slice){ev[i].line, ev[i].line_len};
-        }
-    } else if (r->line.p != NULL) {
-        a.evidence[a.nevidence++] = r->line;
-    }
-    eng->stats.alerts_fired++;
-    if (eng->on_alert) {
-        eng->on_alert(eng->arg, &a);
-    }
-}
-
-/* A record standing in for a snapshot when an expect rule fires on time alone. */
-static void snap_record(const struct snap *s, struct record *r)
-{
-    memset(r, 0, sizeof(*r));
-    r->app = str_slice(s->app);
-    r->service = str_slice(s->service);
-    r->pod = str_slice(s->pod);
-    r->release = str_slice(s->release);
-    r->line = (struct slice){s->line, s->line_len};
-    r->ts_ns = s->ts;
-    r->ts_src = TS_OWN;
+    rule_spec(rule, &sp);
+    ctx.count = count; /* 0: the alert's own count */
+    rules__alert_fire(&eng->alerts, &sp, r, ev, nev, at, &ctx);
 }
 
 /* ---- time -------------------------------------------------------------------------------- */
@@ -269,7 +189,7 @@ static void fire_due(struct rules_engine *eng)
     int64_t next = INT64_MAX;
     struct kv_entry *e, *prev;
 
-    if (eng->now < eng->next_deadline) {
+    if (eng->now <= eng->next_deadline) {
         return;
     }
     /* oldest first, so alerts come out in the order their waits began */
@@ -277,11 +197,9 @@ static void fire_due(struct rules_engine *eng)
         struct expect_state *x = e->val;
 
         prev = e->lprev;
-        if (x->deadline <= eng->now) {
-            struct record r;
-
-            snap_record(&x->a, &r);
-            fire(eng, x->rule, &r, &x->a, 1, x->deadline);
+        /* strictly after: a B exactly at the deadline is in time */
+        if (x->deadline < eng->now) {
+            fire_rule(eng, x->rule, &x->a.rec, &x->a.rec.line, 1, x->deadline, 0);
             rules__kv_del(&eng->pending, e);
         } else if (x->deadline < next) {
             next = x->deadline;
@@ -297,10 +215,11 @@ static void advance(struct rules_engine *eng, int64_t t)
         eng->have_now = 1;
     }
     fire_due(eng);
-    rules__kv_expire(&eng->threshold, eng->now - eng->max_window);
-    rules__kv_expire(&eng->recent, eng->now - eng->max_recent);
-    rules__kv_expire(&eng->early, eng->now - EXPECT_EARLY_NS);
-    rules__kv_expire(&eng->alerts, eng->now - 2 * eng->opts.repeat_interval_ns);
+    rules__rollouts_tick(eng);
+    rules__kv_expire(&eng->threshold, eng->now - eng->max_window - REORDER_SLACK_NS);
+    rules__kv_expire(&eng->recent, eng->now - eng->max_recent - REORDER_SLACK_NS);
+    rules__kv_expire(&eng->early, eng->now - EXPECT_EARLY_NS - REORDER_SLACK_NS);
+    rules__alerts_expire(&eng->alerts, eng->now - 2 * eng->repeat_ns);
 }
 
 void rules_advance(struct rules_engine *eng, int64_t now_ns)
@@ -313,12 +232,12 @@ void rules_advance(struct rules_engine *eng, int64_t now_ns)
 static int recent_holds(struct rules_engine *eng, const struct rule *rule, size_t idx,
                         const struct record *r)
 {
-    char key[KEY_MAX], tag[24];
+    char key[RULES_KEY_MAX], tag[24];
     size_t klen;
     struct kv_entry *e;
 
     rule_tag(tag, idx);
-    klen = make_key(key, tag, rule->recent_key, rule->recent_nkey, r);
+    klen = rules__make_key(key, tag, rule->recent_key, rule->recent_nkey, r);
     e = rules__kv_get(&eng->recent, key, klen);
     return e != NULL && r->ts_ns - e->touched <= rule->recent_within_ns;
 }
@@ -330,14 +249,14 @@ static void note_recent(struct rules_engine *eng, const struct record *r)
         size_t i = eng->set->recent_rules[j];
         const struct rule *rule = &eng->set->rules[i];
         struct slice tag = rule->recent_is_class ? r->class_name : r->event;
-        char key[KEY_MAX], idx[24];
+        char key[RULES_KEY_MAX], idx[24];
         size_t klen;
 
         if (!slice_eq(tag, rule->recent_tag)) {
             continue;
         }
         rule_tag(idx, i);
-        klen = make_key(key, idx, rule->recent_key, rule->recent_nkey, r);
+        klen = rules__make_key(key, idx, rule->recent_key, rule->recent_nkey, r);
         rules__kv_put(&eng->recent, key, klen, r->ts_ns);
     }
 }
@@ -345,13 +264,25 @@ static void note_recent(struct rules_engine *eng, const struct record *r)
 static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t idx,
                        struct record *r)
 {
+    struct record saved;
+
+    if (rule->has_resolve && rules__when_match(eng->set, &rule->resolve, r, &eng->stats)) {
+        struct alert_spec sp;
+
+        rule_spec(rule, &sp);
+        rules__alert_resolve_key(&eng->alerts, sp.name, sp.key, sp.nkey, r, r->ts_ns);
+    }
     if ((rule->event && r->event.p) || (rule->cls && r->class_name.p)) {
         return; /* first tag wins */
+    }
+    if (rule->recent_tag) {
+        saved = *r; /* only a firing rule's captures become fields */
     }
     if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
         return;
     }
     if (rule->recent_tag && !recent_holds(eng, rule, idx, r)) {
+        *r = saved;
         return;
     }
     if (rule->event) {
@@ -359,72 +290,118 @@ static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t
     }
     if (rule->cls) {
         r->class_name = str_slice(rule->cls->name);
+        eng->class_rule = rule;
     }
     if (rule->alert) {
-        fire(eng, rule, r, NULL, 0, r->ts_ns);
+        fire_rule(eng, rule, r, NULL, 0, r->ts_ns, 0);
     }
+}
+
+/* Keeps r among the newest ALERT_MAX_EVIDENCE matches (the alert's evidence). */
+static void freeze_evidence(struct threshold_state *t, const struct record *r)
+{
+    if (t->nev == ALERT_MAX_EVIDENCE) {
+        thaw_free(&t->ev[0]);
+        memmove(&t->ev[0], &t->ev[1], (ALERT_MAX_EVIDENCE - 1) * sizeof(t->ev[0]));
+        t->nev--;
+    }
+    freeze(&t->ev[t->nev++], r);
+}
+
+/* Inserts t into the sorted ring of match times; returns its index. */
+static uint32_t insert_sorted(struct threshold_state *t, int64_t v)
+{
+    uint32_t i = t->n;
+
+    if (t->n == t->cap) {
+        /* full: the oldest goes (it is the least likely to complete a window) */
+        memmove(t->ts, t->ts + 1, (t->n - 1) * sizeof(*t->ts));
+        t->n--;
+        i = t->n;
+    }
+    while (i > 0 && t->ts[i - 1] > v) {
+        t->ts[i] = t->ts[i - 1];
+        i--;
+    }
+    t->ts[i] = v;
+    t->n++;
+    return i;
 }
 
 static void eval_threshold(struct rules_engine *eng, const struct rule *rule, size_t idx,
                            struct record *r)
 {
-    char key[KEY_MAX], tag[24];
+    char key[RULES_KEY_MAX], tag[24];
     size_t klen;
     struct kv_entry *e;
     struct threshold_state *t;
-    int64_t oldest;
+    uint32_t pos, drop = 0, lo, hi;
+    int64_t newest;
 
     if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
         return;
     }
     rule_tag(tag, idx);
-    klen = make_key(key, tag, rule->key, rule->nkey, r);
+    klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
     e = rules__kv_put(&eng->threshold, key, klen, r->ts_ns);
     t = e->val;
     if (t == NULL) {
         t = e->val = xcalloc(1, sizeof(*t));
-        t->ts = xcalloc(rule->count, sizeof(*t->ts));
+        t->cap = rule->count + THRESHOLD_EXTRA;
+        t->ts = xcalloc(t->cap, sizeof(*t->ts));
     }
-    t->ts[t->head] = r->ts_ns;
-    t->head = (t->head + 1) % rule->count;
-    if (t->n < rule->count) {
-        t->n++;
+    pos = insert_sorted(t, r->ts_ns);
+    freeze_evidence(t, r);
+    /* forget matches too old to share a window with anything that can still arrive */
+    newest = t->ts[t->n - 1];
+    while (drop < t->n && t->ts[drop] < newest - rule->window_ns - REORDER_SLACK_NS) {
+        drop++;
     }
-    if (t->nev == ALERT_MAX_EVIDENCE) {
-        snap_free(&t->ev[0]);
-        memmove(&t->ev[0], &t->ev[1], (ALERT_MAX_EVIDENCE - 1) * sizeof(t->ev[0]));
-        t->nev--;
+    if (drop > 0) {
+        memmove(t->ts, t->ts + drop, (t->n - drop) * sizeof(*t->ts));
+        t->n -= drop;
+        if (pos < drop) {
+            return; /* this line came too late to complete any window */
+        }
+        pos -= drop;
     }
-    snap_take(&t->ev[t->nev++], r);
     if (t->n < rule->count) {
         return;
     }
-    /* the ring is full: its oldest entry is at head; all within the window? */
-    oldest = t->ts[t->head];
-    for (uint32_t i = 0; i < rule->count; i++) {
-        if (t->ts[i] < oldest) {
-            oldest = t->ts[i]; /* out-of-order lines: use the true minimum */
+    /* any run of `count` consecutive times that includes the new one, within the window? */
+    lo = pos + 1 >= rule->count ? pos + 1 - rule->count : 0;
+    hi = pos < t->n - rule->count ? pos : t->n - rule->count;
+    for (uint32_t i = lo; i <= hi; i++) {
+        if (t->ts[i + rule->count - 1] - t->ts[i] <= rule->window_ns) {
+            struct slice ev[ALERT_MAX_EVIDENCE];
+
+            for (uint32_t k = 0; k < t->nev; k++) {
+                ev[k] = t->ev[k].rec.line;
+            }
+            fire_rule(eng, rule, r, ev, t->nev, r->ts_ns, rule->count);
+            rules__kv_del(&eng->threshold, e); /* start counting afresh */
+            return;
         }
-    }
-    if (r->ts_ns - oldest <= rule->window_ns) {
-        fire(eng, rule, r, t->ev, t->nev, r->ts_ns);
-        rules__kv_del(&eng->threshold, e); /* start counting afresh */
     }
 }
 
 static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_t idx,
                         struct record *r)
 {
-    char key[KEY_MAX], tag[24];
+    char key[RULES_KEY_MAX], tag[24];
     size_t klen;
     struct kv_entry *e;
 
     rule_tag(tag, idx);
     if (rules__when_match(eng->set, &rule->then, r, &eng->stats)) {
-        klen = make_key(key, tag, rule->key, rule->nkey, r);
+        klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
         e = rules__kv_get(&eng->pending, key, klen);
         if (e != NULL) {
-            rules__kv_del(&eng->pending, e);
+            struct expect_state *x = e->val;
+
+            if (r->ts_ns <= x->deadline) {
+                rules__kv_del(&eng->pending, e);
+            }
         } else {
             rules__kv_put(&eng->early, key, klen, r->ts_ns);
         }
@@ -433,7 +410,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
         return;
     }
-    klen = make_key(key, tag, rule->key, rule->nkey, r);
+    klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
     e = rules__kv_get(&eng->early, key, klen);
     if (e != NULL && e->touched >= r->ts_ns - EXPECT_EARLY_NS) {
         rules__kv_del(&eng->early, e); /* B came first, within the reorder slack */
@@ -445,7 +422,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
 
         x->rule = rule;
         x->deadline = r->ts_ns + rule->window_ns;
-        snap_take(&x->a, r);
+        freeze(&x->a, r);
         e->val = x;
         if (x->deadline < eng->next_deadline) {
             eng->next_deadline = x->deadline;
@@ -458,6 +435,7 @@ void rules_eval(struct rules_engine *eng, struct record *r)
     const struct rule_set *set = eng->set;
 
     eng->stats.records++;
+    eng->class_rule = NULL;
     if (r->ts_src != TS_NONE) {
         advance(eng, r->ts_ns);
     }
@@ -476,7 +454,6 @@ void rules_eval(struct rules_engine *eng, struct record *r)
                 continue;
             }
         }
-
         switch (rule->type) {
         case RULE_MATCH:
             eval_match(eng, rule, i, r);
@@ -494,12 +471,15 @@ void rules_eval(struct rules_engine *eng, struct record *r)
     if (set->nrecent_rules > 0 && (r->event.p || r->class_name.p)) {
         note_recent(eng, r);
     }
+    rules__rollouts_record(eng, r);
 }
 
 /* ---- lifetime ---------------------------------------------------------------------------- */
 
-static void windows(struct rules_engine *eng)
+static void configure(struct rules_engine *eng)
 {
+    const struct rule_settings *st = &eng->set->settings;
+
     eng->max_window = 0;
     eng->max_recent = 0;
     for (size_t i = 0; i < eng->set->nrules; i++) {
@@ -512,6 +492,13 @@ static void windows(struct rules_engine *eng)
             eng->max_recent = r->recent_within_ns;
         }
     }
+    eng->repeat_ns = eng->opts.repeat_interval_ns > 0 ? eng->opts.repeat_interval_ns
+                     : st->repeat_interval_ns > 0     ? st->repeat_interval_ns
+                                                      : DEFAULT_REPEAT_NS;
+    eng->stuck_after_ns = st->rollout_stuck_after_ns ? st->rollout_stuck_after_ns : DEFAULT_STUCK_NS;
+    eng->quiet_after_ns = st->rollout_quiet_after_ns ? st->rollout_quiet_after_ns : DEFAULT_QUIET_NS;
+    eng->expire_ns = st->state_expire_ns ? st->state_expire_ns : DEFAULT_EXPIRE_NS;
+    eng->alerts.repeat_ns = eng->repeat_ns;
 }
 
 static void state_init(struct rules_engine *eng)
@@ -543,29 +530,33 @@ struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_o
     if (opts != NULL) {
         eng->opts = *opts;
     }
-    if (eng->opts.repeat_interval_ns <= 0) {
-        eng->opts.repeat_interval_ns = DEFAULT_REPEAT_NS;
-    }
     if (eng->opts.max_state == 0) {
         eng->opts.max_state = DEFAULT_MAX_STATE;
     }
     eng->set = set;
-    eng->on_alert = on_alert;
     eng->arg = arg;
     state_init(eng);
-    rules__kv_init(&eng->alerts, eng->opts.max_state, free);
-    windows(eng);
+    rules__alerts_init(&eng->alerts, eng->opts.max_state, on_alert, arg, &eng->stats);
+    eng->rollouts = rules__rollouts_new(eng->opts.max_state);
+    configure(eng);
     return eng;
+}
+
+void rules_engine_on_rollout(struct rules_engine *eng, rules_rollout_cb cb, void *arg)
+{
+    eng->on_rollout = cb;
+    eng->rollout_arg = arg;
 }
 
 void rules_engine_swap(struct rules_engine *eng, struct rule_set *set)
 {
-    /* keyed state points into the old rules (indices, expect_state.rule): drop it */
+    /* keyed state points into the old rules (indices, expect_state.rule): drop it; alerts and
+     * rollouts hold their own copies and carry over */
     state_free(eng);
     rules_set_free(eng->set);
     eng->set = set;
     state_init(eng);
-    windows(eng);
+    configure(eng);
 }
 
 const struct rules_stats *rules_engine_stats(const struct rules_engine *eng)
@@ -579,7 +570,8 @@ void rules_engine_free(struct rules_engine *eng)
         return;
     }
     state_free(eng);
-    rules__kv_free(&eng->alerts);
+    rules__alerts_free(&eng->alerts);
+    rules__rollouts_free(eng->rollouts);
     rules_set_free(eng->set);
     free(eng);
 }

@@ -10,6 +10,7 @@
 #include "alert.h"
 #include "err.h"
 #include "record.h"
+#include "rules.h"
 
 /* ---- a JSON tree whose nodes remember where they start (yajl_tree has no positions) ----- */
 
@@ -99,6 +100,9 @@ struct tpl_part {
 #define TPL_CLASS (-2)
 #define TPL_COUNT (-3)
 #define TPL_RULE (-4)
+#define TPL_DIAGNOSIS (-5) /* rollout alerts: what went wrong, from the failures seen */
+#define TPL_DURATION (-6)  /* rollout alerts: "12m30s" */
+#define TPL_STATUS (-7)    /* rollout alerts: the atom status that decided it */
 
 struct tpl {
     struct tpl_part *parts; /* owned */
@@ -132,6 +136,8 @@ struct rule {
     int alert_key[8]; /* the alert's labels in its fingerprint; default: key */
     size_t nalert_key;
     /* recent: an earlier record tagged recent_tag (event, or class) under the same key */
+    struct when resolve; /* match: a record matching this with the same alert key resolves it */
+    int has_resolve;
     char *recent_tag; /* owned, NULL = no recent condition */
     int recent_is_class;
     int64_t recent_within_ns;
@@ -144,7 +150,16 @@ struct rule {
     int64_t window_ns; /* threshold window, expect deadline */
 };
 
+/* rules.d "settings" (rules.d/README.md); 0 = the built-in default. */
+struct rule_settings {
+    int64_t repeat_interval_ns;
+    int64_t rollout_stuck_after_ns;
+    int64_t rollout_quiet_after_ns;
+    int64_t state_expire_ns;
+};
+
 struct rule_set {
+    struct rule_settings settings;
     struct rule *rules; /* owned */
     size_t nrules;
     struct rule_class *classes; /* owned */
@@ -166,9 +181,19 @@ struct rules_stats;
 int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
                       struct rules_stats *st);
 
-/* Renders t for r into buf (NUL-terminated, cut at cap). */
-size_t rules__tpl_render(const struct tpl *t, const struct record *r, const char *class_name,
-                         uint64_t count, const char *rule, char *buf, size_t cap);
+/* Values of the template names that are not record fields. */
+struct tpl_ctx {
+    const char *class_name;
+    uint64_t count;
+    const char *rule;
+    const char *diagnosis;
+    const char *duration;
+    const char *status;
+};
+
+/* Renders t for r (may be NULL) into buf (NUL-terminated, cut at cap). */
+size_t rules__tpl_render(const struct tpl *t, const struct record *r, const struct tpl_ctx *ctx,
+                         char *buf, size_t cap);
 
 /* Shell-style glob on a slice: '*', '?', '[abc]', '[a-z]', '[!x]'. */
 int rules__glob(const char *pat, const char *s, size_t n);
@@ -206,3 +231,93 @@ void rules__kv_del(struct kv *kv, struct kv_entry *e);
 void rules__kv_expire(struct kv *kv, int64_t cutoff);
 
 #endif
+
+/* ---- the alert table: dedup by fingerprint, firing state, resolved notices ---------------- */
+
+/* What to raise: a rule's alert or one of the rollout tracker's. */
+struct alert_spec {
+    const char *name; /* the alert's "rule" field and the fingerprint's first part */
+    const struct rule_class *cls; /* may be NULL */
+    enum alert_severity severity;
+    const struct tpl *summary, *hint; /* may be NULL */
+    const int *key;
+    size_t nkey;
+    int scope; /* ALERT_SCOPE_*: which events resolve it without a rule */
+    const char *hint_text; /* used instead of the hint templates when set */
+};
+
+#define ALERT_SCOPE_POD 1     /* a pod-level failure: resolved when the app's rollout ends */
+#define ALERT_SCOPE_STUCK 2   /* resolved when the rollout reaches any verdict */
+#define ALERT_SCOPE_FAILED 3  /* resolved when the rollout ends (rolled back or not) */
+#define ALERT_SCOPE_APP_DOWN 4 /* rollback failed: resolved by the next successful rollout */
+
+struct alerts {
+    struct kv table; /* alert key -> struct alert_state */
+    rules_alert_cb on_alert;
+    void *arg;
+    int64_t repeat_ns;
+    struct rules_stats *stats; /* borrowed: the engine's counters */
+    char summary[1024];
+    char hint[4096];
+};
+
+void rules__alerts_init(struct alerts *al, size_t cap, rules_alert_cb on_alert, void *arg,
+                        struct rules_stats *stats);
+void rules__alerts_free(struct alerts *al);
+
+/*
+ * Raises spec for record r at event time at (repeats within the repeat interval are counted,
+ * not sent). evidence: raw lines (NULL: r's line). Returns 1 if an alert was sent.
+ */
+int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const struct record *r,
+                      const struct slice *evidence, size_t nev, int64_t at,
+                      const struct tpl_ctx *ctx);
+
+/* Resolves the alert named name whose key fields in r match, if it is firing. */
+void rules__alert_resolve_key(struct alerts *al, const char *name, const int *key, size_t nkey,
+                              const struct record *r, int64_t at);
+
+/* Resolves every firing alert of app with the given scope. */
+void rules__alert_resolve_scope(struct alerts *al, struct slice app, int scope, int64_t at);
+
+/* Forgets alerts untouched since before cutoff that are no longer firing. */
+void rules__alerts_expire(struct alerts *al, int64_t cutoff);
+
+/* ---- the engine (shared by rules_eval.c and rules_rollout.c) ------------------------------ */
+
+struct rollouts; /* rules_rollout.c */
+
+struct rules_engine {
+    struct rule_set *set; /* owned */
+    struct rules_opts opts;
+    void *arg;
+    rules_rollout_cb on_rollout;
+    void *rollout_arg;
+    int64_t now; /* event clock: never goes back */
+    int have_now;
+    struct kv recent;    /* rule + key -> last time its tag was seen (entry->touched) */
+    struct kv threshold; /* rule + key -> struct threshold_state */
+    struct kv pending;   /* rule + key -> struct expect_state */
+    struct kv early;     /* rule + key -> time B was seen with no A waiting */
+    struct alerts alerts;
+    struct rollouts *rollouts; /* owned */
+    int64_t next_deadline;
+    int64_t max_window;
+    int64_t max_recent;
+    int64_t repeat_ns, stuck_after_ns, quiet_after_ns, expire_ns;
+    struct rules_stats stats;
+    /* the record being evaluated got its class from this rule: its texts explain the failure */
+    const struct rule *class_rule;
+};
+
+/* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes). */
+#define RULES_KEY_MAX 2048
+size_t rules__make_key(char *buf, const char *tag, const int *fields, size_t nf,
+                       const struct record *r);
+
+struct rollouts *rules__rollouts_new(size_t cap);
+void rules__rollouts_free(struct rollouts *ro);
+/* A record, after the rules tagged it: feeds the tracker of its app. */
+void rules__rollouts_record(struct rules_engine *eng, const struct record *r);
+/* The event clock moved: rollouts past their stuck time are reported. */
+void rules__rollouts_tick(struct rules_engine *eng);

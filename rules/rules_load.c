@@ -495,6 +495,12 @@ static void compile_tpl(struct loader *L, struct tpl *t, const struct jnode *v, 
             field = TPL_RULE;
         } else if (strcmp(name, "class") == 0) {
             field = TPL_CLASS;
+        } else if (strcmp(name, "diagnosis") == 0) {
+            field = TPL_DIAGNOSIS;
+        } else if (strcmp(name, "duration") == 0) {
+            field = TPL_DURATION;
+        } else if (strcmp(name, "status") == 0) {
+            field = TPL_STATUS;
         } else {
             field = field_lookup(L, name);
             if (field < 0) {
@@ -612,6 +618,31 @@ static void compile_classes(struct loader *L, const struct jnode *obj)
     }
 }
 
+/* ---- settings ----------------------------------------------------------------------------- */
+
+static void compile_settings(struct loader *L, const struct jnode *obj)
+{
+    static const char *const keys[] = {"repeat_interval", "rollout_stuck_after",
+                                       "rollout_quiet_after", "state_expire", NULL};
+    struct rule_settings *st = &L->set->settings;
+
+    if (!want_type(L, obj, J_OBJECT, "\"settings\"") || check_keys(L, obj, "\"settings\"", keys)) {
+        return;
+    }
+    for (size_t i = 0; i < obj->n; i++) {
+        int64_t *slot = strcmp(obj->keys[i], "repeat_interval") == 0       ? &st->repeat_interval_ns
+                        : strcmp(obj->keys[i], "rollout_stuck_after") == 0 ? &st->rollout_stuck_after_ns
+                        : strcmp(obj->keys[i], "rollout_quiet_after") == 0 ? &st->rollout_quiet_after_ns
+                                                                           : &st->state_expire_ns;
+
+        if (*slot != 0) {
+            fail_at(L, obj->key_offs[i], "setting \"%s\" is given twice", obj->keys[i]);
+            continue;
+        }
+        *slot = compile_duration(L, obj->items[i], obj->keys[i]);
+    }
+}
+
 /* ---- rules --------------------------------------------------------------------------------- */
 
 static int valid_id(const char *s)
@@ -702,8 +733,9 @@ static void compile_recent(struct loader *L, struct rule *r, const struct jnode 
 
 static void compile_rule(struct loader *L, const struct jnode *obj)
 {
-    static const char *const match_keys[] = {"id",    "type",  "description", "when", "event",
-                                             "class", "alert", "key",         "recent", NULL};
+    static const char *const match_keys[] = {"id",    "type", "description", "when",    "event",
+                                             "class", "alert", "key",        "recent", "resolve",
+                                             NULL};
     static const char *const threshold_keys[] = {"id",     "type",  "description", "when", "count",
                                                  "window", "class", "alert",       "key",  NULL};
     static const char *const expect_keys[] = {"id",     "type",  "description", "when", "then",
@@ -796,6 +828,14 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
             r->recent_nkey = r->nkey;
         }
     }
+    if ((x = rules__json_get(obj, "resolve")) != NULL) {
+        if (!r->alert) {
+            fail_at(L, x->off, "\"resolve\" needs an \"alert\" to resolve");
+        } else {
+            compile_when(L, &r->resolve, x, 0);
+            r->has_resolve = 1;
+        }
+    }
     if (r->type == RULE_MATCH && r->event == NULL && r->cls == NULL && !r->alert) {
         fail_at(L, obj->off, "rule \"%s\" does nothing: give it an \"event\", \"class\" or \"alert\"",
                 r->id);
@@ -840,6 +880,7 @@ static void rule_free(struct rule *r)
     free(r->file);
     when_free(&r->when);
     when_free(&r->then);
+    when_free(&r->resolve);
     free(r->event);
     free(r->alert_name);
     tpl_free(&r->summary);
@@ -970,7 +1011,7 @@ static struct rule_set *compile_files(struct loader *L, struct file *files, size
     for (size_t i = 0; i < n; i++) {
         struct err e;
         const struct jnode *root;
-        static const char *const keys[] = {"classes", "rules", NULL};
+        static const char *const keys[] = {"classes", "rules", "settings", NULL};
 
         if (rules__json_parse(files[i].path, files[i].text, files[i].len, &files[i].doc, &e)) {
             L->errors++;
@@ -990,6 +1031,10 @@ static struct rule_set *compile_files(struct loader *L, struct file *files, size
     for (size_t i = 0; i < n; i++) {
         const struct jnode *c;
 
+        if (files[i].ok && (c = rules__json_get(files[i].doc.root, "settings")) != NULL) {
+            L->doc = &files[i].doc;
+            compile_settings(L, c);
+        }
         if (files[i].ok && (c = rules__json_get(files[i].doc.root, "classes")) != NULL) {
             L->doc = &files[i].doc;
             compile_classes(L, c);

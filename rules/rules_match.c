@@ -280,30 +280,51 @@ static size_t put(char *buf, size_t cap, size_t o, const char *s, size_t n)
     return o + n;
 }
 
-size_t rules__tpl_render(const struct tpl *t, const struct record *r, const char *class_name,
-                         uint64_t count, const char *rule, char *buf, size_t cap)
+size_t rules__tpl_render(const struct tpl *t, const struct record *r, const struct tpl_ctx *ctx,
+                         char *buf, size_t cap)
 {
     size_t o = 0;
 
     for (size_t i = 0; i < t->n; i++) {
         const struct tpl_part *p = &t->parts[i];
+        const char *v = NULL;
 
         if (p->lit != NULL) {
             o = put(buf, cap, o, p->lit, p->lit_len);
-        } else if (p->field == TPL_COUNT) {
+            continue;
+        }
+        switch (p->field) {
+        case TPL_COUNT: {
             char num[24];
-            int k = snprintf(num, sizeof(num), "%llu", (unsigned long long)count);
+            int k = snprintf(num, sizeof(num), "%llu",
+                             (unsigned long long)(ctx ? ctx->count : 0));
 
             o = put(buf, cap, o, num, (size_t)k);
-        } else if (p->field == TPL_CLASS || p->field == TPL_RULE) {
-            const char *v = p->field == TPL_CLASS ? class_name : rule;
-
-            o = v ? put(buf, cap, o, v, strlen(v)) : put(buf, cap, o, "?", 1);
-        } else {
-            struct slice v = r ? record_field_get(r, p->field) : SLICE_NONE;
-
-            o = v.p ? put(buf, cap, o, v.p, v.len) : put(buf, cap, o, "?", 1);
+            continue;
         }
+        case TPL_CLASS:
+            v = ctx ? ctx->class_name : NULL;
+            break;
+        case TPL_RULE:
+            v = ctx ? ctx->rule : NULL;
+            break;
+        case TPL_DIAGNOSIS:
+            v = ctx ? ctx->diagnosis : NULL;
+            break;
+        case TPL_DURATION:
+            v = ctx ? ctx->duration : NULL;
+            break;
+        case TPL_STATUS:
+            v = ctx ? ctx->status : NULL;
+            break;
+        default: {
+            struct slice sv = r ? record_field_get(r, p->field) : SLICE_NONE;
+
+            o = sv.p ? put(buf, cap, o, sv.p, sv.len) : put(buf, cap, o, "?", 1);
+            continue;
+        }
+        }
+        o = v && *v ? put(buf, cap, o, v, strlen(v)) : put(buf, cap, o, "?", 1);
     }
     buf[o] = '\0';
     return o;

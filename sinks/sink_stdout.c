@@ -269,7 +269,7 @@ static void alert_text(struct sink_stdout *s, const struct alert *a)
 {
     struct sink__buf *b = &s->buf;
     size_t n;
-    const char *t = ts_text(s, a->starts_at, &n);
+    const char *t = ts_text(s, a->status == ALERT_RESOLVED ? a->ends_at : a->starts_at, &n);
     const char *col = "", *reset = "", *dim = "";
 
     if (s->color) {
@@ -320,6 +320,117 @@ int sink_stdout_alert(struct sink_stdout *s, const struct alert *a)
         alert_json(s, a);
     } else if (s->fmt == SINK_FORMAT_TEXT) {
         alert_text(s, a);
+    }
+    return maybe_flush(s);
+}
+
+/* ---- rollouts ------------------------------------------------------------------------------ */
+
+static void json_str_list(struct sink__buf *b, const char *const *v, size_t n)
+{
+    LIT(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            LIT(b, ",");
+        }
+        sink__json_str(b, v[i], strlen(v[i]), 1);
+    }
+    LIT(b, "]");
+}
+
+static void rollout_json(struct sink_stdout *s, const struct rollout_event *ev)
+{
+    struct sink__buf *b = &s->buf;
+    char num[64];
+    size_t n;
+    const char *t;
+
+    LIT(b, "{\"type\":\"rollout\",\"app\":");
+    sink__json_str(b, ev->app, strlen(ev->app), 1);
+    LIT(b, ",\"release\":");
+    json_cstr_or_null(b, ev->release);
+    LIT(b, ",\"status\":\"");
+    add_cstr(b, rollout_status_name(ev->status));
+    t = ts_text(s, ev->at, &n);
+    LIT(b, "\",\"at\":\"");
+    sink__buf_add(b, t, n);
+    t = ts_text(s, ev->started_at, &n);
+    LIT(b, "\",\"started_at\":\"");
+    sink__buf_add(b, t, n);
+    snprintf(num, sizeof(num), "\",\"duration_s\":%lld",
+             (long long)((ev->at - ev->started_at) / 1000000000LL));
+    add_cstr(b, num);
+    if (!ev->start_seen) {
+        LIT(b, ",\"start_seen\":false");
+    }
+    LIT(b, ",\"transitions\":");
+    json_str_list(b, ev->transitions, ev->ntransitions);
+    LIT(b, ",\"services\":");
+    json_str_list(b, ev->services, ev->nservices);
+    LIT(b, ",\"pods\":");
+    json_str_list(b, ev->pods, ev->npods);
+    LIT(b, ",\"failures\":{");
+    for (size_t i = 0; i < ev->nfailures; i++) {
+        if (i > 0) {
+            LIT(b, ",");
+        }
+        sink__json_str(b, ev->failures[i].class_name, strlen(ev->failures[i].class_name), 1);
+        snprintf(num, sizeof(num), ":%llu", (unsigned long long)ev->failures[i].count);
+        add_cstr(b, num);
+    }
+    LIT(b, "},\"evidence\":{");
+    for (size_t i = 0; i < ev->nfailures; i++) {
+        if (i > 0) {
+            LIT(b, ",");
+        }
+        sink__json_str(b, ev->failures[i].class_name, strlen(ev->failures[i].class_name), 1);
+        LIT(b, ":");
+        json_cstr_or_null(b, ev->failures[i].evidence);
+    }
+    LIT(b, "},\"diagnosis\":");
+    sink__json_str(b, ev->diagnosis, strlen(ev->diagnosis), 1);
+    LIT(b, "}\n");
+}
+
+static void rollout_text(struct sink_stdout *s, const struct rollout_event *ev)
+{
+    struct sink__buf *b = &s->buf;
+    char num[64];
+    size_t n;
+    const char *t = ts_text(s, ev->at, &n);
+    int bad = ev->status == ROLLOUT_FAILED || ev->status == ROLLOUT_ROLLBACK_FAILED ||
+              ev->status == ROLLOUT_STUCK || ev->status == ROLLOUT_ROLLED_BACK;
+    const char *col = s->color ? (bad ? "\x1b[1;35m" : "\x1b[1;32m") : "";
+
+    sink__buf_add(b, t, n);
+    LIT(b, " ");
+    add_cstr(b, col);
+    LIT(b, "ROLLOUT ");
+    add_cstr(b, rollout_status_name(ev->status));
+    add_cstr(b, s->color ? "\x1b[0m" : "");
+    LIT(b, " ");
+    add_cstr(b, ev->app[0] ? ev->app : "-");
+    if (ev->release) {
+        LIT(b, " ");
+        add_cstr(b, ev->release);
+    }
+    if (ev->status != ROLLOUT_STARTED) {
+        snprintf(num, sizeof(num), " after %llds", (long long)((ev->at - ev->started_at) / 1000000000LL));
+        add_cstr(b, num);
+    }
+    if (ev->diagnosis[0]) {
+        LIT(b, ": ");
+        add_cstr(b, ev->diagnosis);
+    }
+    LIT(b, "\n");
+}
+
+int sink_stdout_rollout(struct sink_stdout *s, const struct rollout_event *ev)
+{
+    if (s->fmt == SINK_FORMAT_JSON) {
+        rollout_json(s, ev);
+    } else if (s->fmt == SINK_FORMAT_TEXT) {
+        rollout_text(s, ev);
     }
     return maybe_flush(s);
 }

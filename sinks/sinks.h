@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "alert.h"
+#include "rollout.h"
 #include "record.h"
 
 enum sink_format { SINK_FORMAT_JSON = 0, SINK_FORMAT_TEXT, SINK_FORMAT_NONE };
@@ -27,6 +28,9 @@ int sink_stdout_record(struct sink_stdout *s, const struct record *r);
 
 /* One {"type":"alert",...} line (DESIGN §6), or in text a line plus its hint. */
 int sink_stdout_alert(struct sink_stdout *s, const struct alert *a);
+
+/* One {"type":"rollout",...} line (DESIGN §6), or in text one line with the diagnosis. */
+int sink_stdout_rollout(struct sink_stdout *s, const struct rollout_event *ev);
 
 /* Writes out what is buffered. Returns 0, or -1 on a write error. */
 int sink_stdout_flush(struct sink_stdout *s);

@@ -1,0 +1,47 @@
+/* A rollout event: produced by the rules' tracker, serialised by sinks (DESIGN §6). */
+#ifndef ROLLWATCH_ROLLOUT_H
+#define ROLLWATCH_ROLLOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+enum rollout_status {
+    ROLLOUT_STARTED = 0,
+    ROLLOUT_SUCCEEDED,
+    ROLLOUT_STUCK,
+    ROLLOUT_FAILED,
+    ROLLOUT_ROLLED_BACK,
+    ROLLOUT_ROLLBACK_FAILED,
+    ROLLOUT_STATUS_COUNT
+};
+
+struct rollout_failure {
+    const char *class_name;
+    uint64_t count;
+    const char *evidence; /* the first line of this class, may be NULL */
+};
+
+/* Every pointer is borrowed and valid only while the rollout callback runs. */
+struct rollout_event {
+    enum rollout_status status;
+    const char *app;     /* "" when the lines carry no app */
+    const char *release; /* NULL when unknown */
+    int64_t at;          /* event time of this status, ns */
+    int64_t started_at;  /* when the rollout began (or was first seen), ns */
+    int start_seen;      /* 0: the log began mid-rollout, duration is a lower bound */
+    const char *const *transitions; /* "Running => Pending", in arrival order */
+    size_t ntransitions;
+    const char *const *services;
+    size_t nservices;
+    const char *const *pods;
+    size_t npods;
+    const struct rollout_failure *failures;
+    size_t nfailures;
+    const char *diagnosis; /* "", or what went wrong, from the failures seen */
+};
+
+const char *rollout_status_name(enum rollout_status s);
+
+#endif

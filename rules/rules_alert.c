@@ -1,0 +1,239 @@
+/*
+ * The alert table: one entry per fingerprint (alert name + key labels). Repeats of a firing
+ * alert are counted and re-sent only after the repeat interval; a resolved notice repeats the
+ * last firing alert with status resolved and ends_at.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+#include "rules_int.h"
+#include "xmalloc.h"
+
+/* The last alert sent for a fingerprint, kept to say "resolved" about it later. */
+struct alert_state {
+    int firing;
+    int scope;
+    int64_t starts_at;
+    int64_t last_sent;
+    uint64_t count;
+    struct alert a; /* every string below is owned by this state */
+    char *name, *class_name, *app, *service, *pod, *release, *summary, *hint, *evidence;
+};
+
+static char *dup_or_null(struct slice s)
+{
+    return s.p ? xstrndup(s.p, s.len) : NULL;
+}
+
+static struct slice as_slice(const char *s)
+{
+    return s ? (struct slice){s, strlen(s)} : SLICE_NONE;
+}
+
+static void state_strings_free(struct alert_state *st)
+{
+    free(st->name);
+    free(st->class_name);
+    free(st->app);
+    free(st->service);
+    free(st->pod);
+    free(st->release);
+    free(st->summary);
+    free(st->hint);
+    free(st->evidence);
+}
+
+static void state_free(void *p)
+{
+    struct alert_state *st = p;
+
+    state_strings_free(st);
+    free(st);
+}
+
+void rules__alerts_init(struct alerts *al, size_t cap, rules_alert_cb on_alert, void *arg,
+                        struct rules_stats *stats)
+{
+    memset(al, 0, sizeof(*al));
+    al->stats = stats;
+    rules__kv_init(&al->table, cap, state_free);
+    al->on_alert = on_alert;
+    al->arg = arg;
+}
+
+void rules__alerts_free(struct alerts *al)
+{
+    rules__kv_free(&al->table);
+}
+
+static void fingerprint(const char *key, size_t n, char out[17])
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)key[i];
+        h *= 1099511628211ULL;
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+/* Keeps a copy of a (just sent) in st for a later resolved notice. */
+static void remember(struct alert_state *st, const struct alert *a)
+{
+    state_strings_free(st);
+    st->name = xstrdup(a->rule);
+    st->class_name = a->class_name ? xstrdup(a->class_name) : NULL;
+    st->app = dup_or_null(a->app);
+    st->service = dup_or_null(a->service);
+    st->pod = dup_or_null(a->pod);
+    st->release = dup_or_null(a->release);
+    st->summary = xstrdup(a->summary ? a->summary : "");
+    st->hint = xstrdup(a->hint ? a->hint : "");
+    st->evidence = a->nevidence ? dup_or_null(a->evidence[0]) : NULL;
+    st->a = *a;
+}
+
+int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const struct record *r,
+                      const struct slice *evidence, size_t nev, int64_t at,
+                      const struct tpl_ctx *ctx)
+{
+    char key[RULES_KEY_MAX];
+    size_t klen = rules__make_key(key, spec->name, spec->key, spec->nkey, r);
+    struct kv_entry *e = rules__kv_put(&al->table, key, klen, at);
+    struct alert_state *st = e->val;
+    const struct tpl *sum, *hint;
+    struct tpl_ctx tc = {0};
+    struct alert a;
+
+    if (st == NULL) {
+        st = e->val = xcalloc(1, sizeof(*st));
+    }
+    if (st->firing && at - st->last_sent < al->repeat_ns) {
+        st->count++;
+        al->stats->alerts_suppressed++;
+        return 0;
+    }
+    if (!st->firing) {
+        /* a new episode: count and start time begin again */
+        st->firing = 1;
+        st->starts_at = at;
+        st->count = 0;
+    }
+    st->count++;
+    st->last_sent = at;
+    st->scope = spec->scope;
+    if (ctx != NULL) {
+        tc = *ctx;
+    }
+    tc.class_name = spec->cls ? spec->cls->name : NULL;
+    tc.rule = spec->name;
+    if (ctx == NULL || ctx->count == 0) {
+        tc.count = st->count;
+    }
+    memset(&a, 0, sizeof(a));
+    a.status = ALERT_FIRING;
+    a.severity = spec->severity;
+    a.rule = spec->name;
+    a.class_name = tc.class_name;
+    a.app = r->app;
+    a.service = r->service;
+    a.pod = r->pod;
+    a.release = r->release;
+    sum = spec->summary && spec->summary->n ? spec->summary : spec->cls ? &spec->cls->summary : NULL;
+    hint = spec->hint && spec->hint->n ? spec->hint : spec->cls ? &spec->cls->hint : NULL;
+    al->summary[0] = al->hint[0] = '\0';
+    if (sum) {
+        rules__tpl_render(sum, r, &tc, al->summary, sizeof(al->summary));
+    }
+    if (spec->hint_text) {
+        snprintf(al->hint, sizeof(al->hint), "%s", spec->hint_text);
+    } else if (hint) {
+        rules__tpl_render(hint, r, &tc, al->hint, sizeof(al->hint));
+    }
+    a.summary = al->summary;
+    a.hint = al->hint;
+    a.starts_at = st->starts_at;
+    a.count = st->count;
+    fingerprint(key, klen, a.fingerprint);
+    if (evidence != NULL) {
+        for (size_t i = 0; i < nev && a.nevidence < ALERT_MAX_EVIDENCE; i++) {
+            a.evidence[a.nevidence++] = evidence[i];
+        }
+    } else if (r->line.p != NULL) {
+        a.evidence[a.nevidence++] = r->line;
+    }
+    remember(st, &a);
+    al->stats->alerts_fired++;
+    if (al->on_alert) {
+        al->on_alert(al->arg, &a);
+    }
+    return 1;
+}
+
+static void send_resolved(struct alerts *al, struct alert_state *st, int64_t at)
+{
+    struct alert a = st->a;
+
+    st->firing = 0;
+    a.status = ALERT_RESOLVED;
+    a.rule = st->name;
+    a.class_name = st->class_name;
+    a.app = as_slice(st->app);
+    a.service = as_slice(st->service);
+    a.pod = as_slice(st->pod);
+    a.release = as_slice(st->release);
+    a.summary = st->summary;
+    a.hint = st->hint;
+    a.starts_at = st->starts_at;
+    a.ends_at = at > st->starts_at ? at : st->starts_at;
+    a.count = st->count;
+    a.nevidence = 0;
+    if (st->evidence) {
+        a.evidence[a.nevidence++] = as_slice(st->evidence);
+    }
+    al->stats->alerts_resolved++;
+    if (al->on_alert) {
+        al->on_alert(al->arg, &a);
+    }
+}
+
+void rules__alert_resolve_key(struct alerts *al, const char *name, const int *key, size_t nkey,
+                              const struct record *r, int64_t at)
+{
+    char k[RULES_KEY_MAX];
+    size_t klen = rules__make_key(k, name, key, nkey, r);
+    struct kv_entry *e = rules__kv_get(&al->table, k, klen);
+
+    if (e != NULL && ((struct alert_state *)e->val)->firing) {
+        send_resolved(al, e->val, at);
+    }
+}
+
+void rules__alert_resolve_scope(struct alerts *al, struct slice app, int scope, int64_t at)
+{
+    /* oldest first, so notices come out in the order the alerts began */
+    for (struct kv_entry *e = al->table.tail; e != NULL; e = e->lprev) {
+        struct alert_state *st = e->val;
+        struct slice sa = as_slice(st->app);
+
+        if (st->firing && st->scope == scope && sa.len == app.len &&
+            (app.len == 0 || memcmp(sa.p, app.p, app.len) == 0)) {
+            send_resolved(al, st, at);
+        }
+    }
+}
+
+void rules__alerts_expire(struct alerts *al, int64_t cutoff)
+{
+    struct kv_entry *e, *prev;
+
+    /* a firing alert stays (its resolve may still come); a resolved one is forgotten */
+    for (e = al->table.tail; e != NULL && e->touched < cutoff; e = prev) {
+        prev = e->lprev;
+        if (!((struct alert_state *)e->val)->firing) {
+            rules__kv_del(&al->table, e);
+        }
+    }
+}

@@ -1,0 +1,649 @@
+/*
+ * The rollout tracker: one per app, fed by atom status lines, the deploy transcript and the
+ * records the rules tagged. The verdict comes from the set of statuses seen, not their order,
+ * because Convox orders lines within a second arbitrarily (issue #800 shows Error => Failure
+ * before Pending => Error).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules.h"
+#include "rules_int.h"
+#include "xmalloc.h"
+
+#define MAX_TRANSITIONS 48
+#define MAX_SERVICES 32
+#define MAX_PODS 256
+#define MAX_FAILURES 24
+#define LATE_NS (10LL * 1000000000LL)          /* a line this late still belongs to the last rollout */
+#define RELEASE_MAX_AGE_NS (3600LL * 1000000000LL) /* "Promoting R…" this long before a start */
+#define TEXT_MAX 1024
+#define NO_TIME INT64_MIN /* a release named before any timestamp in the log */
+
+enum atom_status {
+    ST_OTHER = 0,
+    ST_NONE,
+    ST_PENDING,
+    ST_UPDATING,
+    ST_RUNNING,
+    ST_DEADLINE,
+    ST_ERROR,
+    ST_CANCELLED,
+    ST_ROLLBACK,
+    ST_REVERTED,
+    ST_FAILURE,
+    ST_SUCCESS,
+    ST_FAILED
+};
+
+struct ro_failure {
+    char *cls;       /* owned */
+    uint64_t count;
+    char *evidence;  /* owned: the first line of this class */
+    char *summary;   /* owned: the class's summary rendered for that line */
+    char *hint;      /* owned: the class's hint rendered for that line */
+    char *service;   /* owned, may be NULL */
+    enum alert_severity severity;
+};
+
+enum ro_phase { RO_IDLE = 0, RO_ACTIVE, RO_DONE };
+
+struct rollout {
+    char *app; /* owned */
+    enum ro_phase phase;
+    char *release; /* owned, may be NULL */
+    int start_seen;
+    int64_t started_at, last_progress, ended_at;
+    unsigned emitted; /* 1 << enum rollout_status */
+    char decider[32]; /* the status that failed it: Deadline, Error, ERROR: rollback, … */
+    char *transitions[MAX_TRANSITIONS];
+    size_t nt;
+    char *services[MAX_SERVICES];
+    size_t ns;
+    char *pods[MAX_PODS];
+    size_t np;
+    struct ro_failure fail[MAX_FAILURES];
+    size_t nf;
+    char *next_release; /* owned: from "Promoting R…" / "Release: R…" before the atom starts */
+    int64_t next_release_at;
+};
+
+struct rollouts {
+    struct kv apps; /* app -> struct rollout */
+    /* "Promoting R…" before any timestamp (a transcript's first lines): for that app's next start */
+    char *early_app, *early_release; /* owned */
+};
+
+static const struct {
+    const char *name;
+    enum atom_status st;
+} statuses[] = {
+    {"None", ST_NONE},         {"Pending", ST_PENDING},     {"Updating", ST_UPDATING},
+    {"Running", ST_RUNNING},   {"Deadline", ST_DEADLINE},   {"Error", ST_ERROR},
+    {"Cancelled", ST_CANCELLED}, {"Rollback", ST_ROLLBACK}, {"Reverted", ST_REVERTED},
+    {"Failure", ST_FAILURE},   {"Success", ST_SUCCESS},     {"Failed", ST_FAILED},
+};
+
+static enum atom_status atom_status(struct slice s)
+{
+    for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+        if (slice_eq(s, statuses[i].name)) {
+            return statuses[i].st;
+        }
+    }
+    return ST_OTHER;
+}
+
+static int failing_status(enum atom_status s)
+{
+    return s == ST_DEADLINE || s == ST_ERROR || s == ST_CANCELLED || s == ST_FAILED;
+}
+
+/* ---- state ---------------------------------------------------------------------------------- */
+
+static void rollout_clear(struct rollout *ro)
+{
+    size_t i;
+
+    free(ro->release);
+    ro->release = NULL;
+    for (i = 0; i < ro->nt; i++) {
+        free(ro->transitions[i]);
+    }
+    for (i = 0; i < ro->ns; i++) {
+        free(ro->services[i]);
+    }
+    for (i = 0; i < ro->np; i++) {
+        free(ro->pods[i]);
+    }
+    for (i = 0; i < ro->nf; i++) {
+        free(ro->fail[i].cls);
+        free(ro->fail[i].evidence);
+        free(ro->fail[i].summary);
+        free(ro->fail[i].hint);
+        free(ro->fail[i].service);
+    }
+    ro->nt = ro->ns = ro->np = ro->nf = 0;
+    ro->emitted = 0;
+    ro->decider[0] = '\0';
+    ro->start_seen = 0;
+}
+
+static void rollout_free(void *p)
+{
+    struct rollout *ro = p;
+
+    rollout_clear(ro);
+    free(ro->next_release);
+    free(ro->app);
+    free(ro);
+}
+
+struct rollouts *rules__rollouts_new(size_t cap)
+{
+    struct rollouts *ro = xcalloc(1, sizeof(*ro));
+
+    rules__kv_init(&ro->apps, cap, rollout_free);
+    return ro;
+}
+
+void rules__rollouts_free(struct rollouts *ro)
+{
+    if (ro == NULL) {
+        return;
+    }
+    rules__kv_free(&ro->apps);
+    free(ro->early_app);
+    free(ro->early_release);
+    free(ro);
+}
+
+static struct rollout *get(struct rules_engine *eng, struct slice app, int64_t now)
+{
+    const char *a = app.p ? app.p : "";
+    struct kv_entry *e = rules__kv_put(&eng->rollouts->apps, a, app.len, now);
+
+    if (e->val == NULL) {
+        struct rollout *ro = xcalloc(1, sizeof(*ro));
+
+        ro->app = xstrndup(a, app.len);
+        e->val = ro;
+    }
+    return e->val;
+}
+
+static void add_unique(char **list, size_t *n, size_t cap, struct slice v)
+{
+    if (v.p == NULL || v.len == 0 || *n >= cap) {
+        return;
+    }
+    for (size_t i = 0; i < *n; i++) {
+        if (strlen(list[i]) == v.len && memcmp(list[i], v.p, v.len) == 0) {
+            return;
+        }
+    }
+    list[(*n)++] = xstrndup(v.p, v.len);
+}
+
+static void set_release(struct rollout *ro, const char *rel)
+{
+    if (rel != NULL && ro->release == NULL) {
+        ro->release = xstrdup(rel);
+    }
+}
+
+/* ---- verdicts and what they emit ---------------------------------------------------------- */
+
+static void format_duration(int64_t ns, char *buf, size_t cap)
+{
+    int64_t s = ns / 1000000000LL;
+
+    if (s < 0) {
+        s = 0;
+    }
+    if (s >= 3600) {
+        snprintf(buf, cap, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+    } else if (s >= 60) {
+        snprintf(buf, cap, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+    } else {
+        snprintf(buf, cap, "%llds", (long long)s);
+    }
+}
+
+/* The failure that best explains the rollout: most severe, then most frequent, then first. */
+static const struct ro_failure *main_failure(const struct rollout *ro)
+{
+    const struct ro_failure *best = NULL;
+
+    for (size_t i = 0; i < ro->nf; i++) {
+        const struct ro_failure *f = &ro->fail[i];
+
+        if (best == NULL || f->severity > best->severity ||
+            (f->severity == best->severity && f->count > best->count)) {
+            best = f;
+        }
+    }
+    return best;
+}
+
+static void diagnose(const struct rollout *ro, enum rollout_status st, char *buf, size_t cap)
+{
+    const struct ro_failure *m = main_failure(ro);
+    size_t o = 0;
+    int n;
+
+    buf[0] = '\0';
+    if (m != NULL) {
+        n = snprintf(buf, cap, "%s", m->summary);
+        o = n > 0 ? (size_t)n : 0;
+        for (size_t i = 0; i < ro->nf && o + 1 < cap; i++) {
+            if (&ro->fail[i] != m) {
+                n = snprintf(buf + o, cap - o, "%s%s x%llu", o ? "; also " : "", ro->fail[i].cls,
+                             (unsigned long long)ro->fail[i].count);
+                o += n > 0 ? (size_t)n : 0;
+            }
+        }
+    } else if (st == ROLLOUT_STUCK) {
+        snprintf(buf, cap, "no terminal status and no progress in the logs; no pod failure seen");
+    } else if (st != ROLLOUT_SUCCEEDED && st != ROLLOUT_STARTED) {
+        snprintf(buf, cap, "status %s; no pod failure seen in the logs",
+                 ro->decider[0] ? ro->decider : "unknown");
+    }
+}
+
+static const struct rule_class *find_class(const struct rule_set *set, const char *name)
+{
+    for (size_t i = 0; i < set->nclasses; i++) {
+        if (strcmp(set->classes[i].name, name) == 0) {
+            return &set->classes[i];
+        }
+    }
+    return NULL;
+}
+
+static struct slice sl(const char *s)
+{
+    return s ? (struct slice){s, strlen(s)} : SLICE_NONE;
+}
+
+static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, const char *cls_name,
+                          int scope, int64_t at, const char *diagnosis, const char *duration)
+{
+    static const int key[] = {FIELD_APP};
+    const struct rule_class *cls = find_class(eng->set, cls_name);
+    const struct ro_failure *m = main_failure(ro);
+    struct alert_spec sp;
+    struct tpl_ctx ctx = {0};
+    struct record r;
+    char name[64], hint[4096];
+    struct slice ev;
+
+    if (cls == NULL) {
+        return; /* a rule set without this class asks for no such alert */
+    }
+    memset(&r, 0, sizeof(r));
+    r.app = sl(ro->app);
+    r.release = sl(ro->release);
+    r.service = m ? sl(m->service) : SLICE_NONE;
+    r.kind = RECORD_ATOM;
+    ev = m ? sl(m->evidence) : ro->nt ? sl(ro->transitions[ro->nt - 1]) : SLICE_NONE;
+    snprintf(name, sizeof(name), "%s", cls_name);
+    for (char *c = name; *c; c++) {
+        *c = *c == '_' ? '-' : *c; /* rule names use dashes: rollout-failed */
+    }
+    memset(&sp, 0, sizeof(sp));
+    sp.name = name;
+    sp.cls = cls;
+    sp.severity = cls->severity;
+    sp.key = key;
+    sp.nkey = 1;
+    sp.scope = scope;
+    if (m != NULL && m->hint != NULL) {
+        /* the failing class says what to fix; the rollout class says what happens next */
+        char tail[2048];
+
+        rules__tpl_render(&cls->hint, &r, &ctx, tail, sizeof(tail));
+        snprintf(hint, sizeof(hint), "%s %s", m->hint, tail);
+        sp.hint_text = hint;
+    }
+    ctx.diagnosis = diagnosis;
+    ctx.duration = duration;
+    ctx.status = ro->decider[0] ? ro->decider : NULL;
+    rules__alert_fire(&eng->alerts, &sp, &r, ev.p ? &ev : NULL, ev.p ? 1 : 0, at, &ctx);
+}
+
+/* The rollout is over: what it caused is resolved (pod failures, stuck, failed). */
+static void end_rollout(struct rules_engine *eng, struct rollout *ro, enum rollout_status st,
+                        int64_t at)
+{
+    struct slice app = sl(ro->app);
+
+    ro->phase = RO_DONE;
+    ro->ended_at = at;
+    eng->stats.rollouts_ended++;
+    rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_STUCK, at);
+    rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_POD, at);
+    rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_FAILED, at);
+    if (st == ROLLOUT_SUCCEEDED) {
+        rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_APP_DOWN, at);
+    }
+}
+
+static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_status st, int64_t at)
+{
+    struct rollout_failure fails[MAX_FAILURES];
+    struct rollout_event ev;
+    char diagnosis[TEXT_MAX], duration[32];
+    struct slice app = sl(ro->app);
+
+    if (ro->emitted & (1u << st)) {
+        return;
+    }
+    ro->emitted |= 1u << st;
+    diagnose(ro, st, diagnosis, sizeof(diagnosis));
+    format_duration(at - ro->started_at, duration, sizeof(duration));
+    memset(&ev, 0, sizeof(ev));
+    ev.status = st;
+    ev.app = ro->app;
+    ev.release = ro->release;
+    ev.at = at;
+    ev.started_at = ro->started_at;
+    ev.start_seen = ro->start_seen;
+    ev.transitions = (const char *const *)ro->transitions;
+    ev.ntransitions = ro->nt;
+    ev.services = (const char *const *)ro->services;
+    ev.nservices = ro->ns;
+    ev.pods = (const char *const *)ro->pods;
+    ev.npods = ro->np;
+    for (size_t i = 0; i < ro->nf; i++) {
+        fails[i].class_name = ro->fail[i].cls;
+        fails[i].count = ro->fail[i].count;
+        fails[i].evidence = ro->fail[i].evidence;
+    }
+    ev.failures = fails;
+    ev.nfailures = ro->nf;
+    ev.diagnosis = diagnosis;
+    if (st == ROLLOUT_STARTED) {
+        eng->stats.rollouts_started++;
+    }
+    if (eng->on_rollout) {
+        eng->on_rollout(eng->rollout_arg, &ev);
+    }
+    switch (st) {
+    case ROLLOUT_STUCK:
+        rollout_alert(eng, ro, "rollout_stuck", ALERT_SCOPE_STUCK, at, diagnosis, duration);
+        break;
+    case ROLLOUT_FAILED:
+        rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_STUCK, at);
+        rollout_alert(eng, ro, "rollout_failed", ALERT_SCOPE_FAILED, at, diagnosis, duration);
+        break;
+    case ROLLOUT_ROLLBACK_FAILED:
+        rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_STUCK, at);
+        rollout_alert(eng, ro, "rollback_failed", ALERT_SCOPE_APP_DOWN, at, diagnosis, duration);
+        end_rollout(eng, ro, st, at);
+        break;
+    case ROLLOUT_SUCCEEDED:
+    case ROLLOUT_ROLLED_BACK:
+        end_rollout(eng, ro, st, at);
+        break;
+    default:
+        break;
+    }
+}
+
+static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int seen)
+{
+    struct rollouts *all = eng->rollouts;
+
+    rollout_clear(ro);
+    if (all->early_release != NULL && strcmp(all->early_app, ro->app) == 0) {
+        free(ro->next_release);
+        ro->next_release = all->early_release;
+        ro->next_release_at = NO_TIME;
+        all->early_release = NULL;
+    }
+    ro->phase = RO_ACTIVE;
+    ro->start_seen = seen;
+    ro->started_at = at;
+    ro->last_progress = at;
+    if (ro->next_release != NULL &&
+        (ro->next_release_at == NO_TIME || at - ro->next_release_at <= RELEASE_MAX_AGE_NS)) {
+        set_release(ro, ro->next_release);
+    }
+    free(ro->next_release);
+    ro->next_release = NULL;
+    if (seen) {
+        emit(eng, ro, ROLLOUT_STARTED, at);
+    }
+}
+
+static void fail(struct rules_engine *eng, struct rollout *ro, const char *decider, int64_t at)
+{
+    if (ro->decider[0] == '\0') {
+        snprintf(ro->decider, sizeof(ro->decider), "%s", decider);
+    }
+    emit(eng, ro, ROLLOUT_FAILED, at);
+}
+
+/* "<from> => <to>" on the atom stream */
+static void transition(struct rules_engine *eng, struct rollout *ro, const struct record *r)
+{
+    enum atom_status from = atom_status(r->status_from), to = atom_status(r->status_to);
+    int64_t at = r->ts_ns;
+    char text[96], from_name[32], to_name[32];
+    const char *why;
+
+    snprintf(from_name, sizeof(from_name), "%.*s", (int)r->status_from.len, r->status_from.p);
+    snprintf(to_name, sizeof(to_name), "%.*s", (int)r->status_to.len, r->status_to.p);
+    snprintf(text, sizeof(text), "%s => %s", from_name, to_name);
+    if (to == ST_PENDING) {
+        if (ro->phase != RO_ACTIVE) {
+            start(eng, ro, at, 1);
+        }
+    } else if (ro->phase == RO_DONE && at <= ro->ended_at + LATE_NS) {
+        /* a late line of the rollout that just ended: recorded, the verdict stands */
+        add_unique(ro->transitions, &ro->nt, MAX_TRANSITIONS, sl(text));
+        return;
+    } else if (ro->phase != RO_ACTIVE) {
+        start(eng, ro, at, 0); /* the log begins in the middle of a rollout */
+    }
+    if (ro->nt < MAX_TRANSITIONS) {
+        ro->transitions[ro->nt++] = xstrdup(text);
+    }
+    ro->last_progress = at > ro->last_progress ? at : ro->last_progress;
+    /* what failed the rollout: the failing status itself, or the one a rollback came from */
+    why = failing_status(to) ? to_name : failing_status(from) ? from_name : "Rollback";
+    switch (to) {
+    case ST_RUNNING:
+    case ST_SUCCESS:
+        /* Running after a failure would be a rollback that ended well */
+        emit(eng, ro,
+             ro->emitted & (1u << ROLLOUT_FAILED) ? ROLLOUT_ROLLED_BACK : ROLLOUT_SUCCEEDED, at);
+        break;
+    case ST_DEADLINE:
+    case ST_ERROR:
+    case ST_CANCELLED:
+    case ST_FAILED:
+    case ST_ROLLBACK:
+        fail(eng, ro, why, at);
+        break;
+    case ST_REVERTED:
+        fail(eng, ro, why, at);
+        emit(eng, ro, ROLLOUT_ROLLED_BACK, at);
+        break;
+    case ST_FAILURE:
+        fail(eng, ro, why, at);
+        emit(eng, ro, ROLLOUT_ROLLBACK_FAILED, at);
+        break;
+    default:
+        break;
+    }
+}
+
+/* The deploy transcript: Promoting R…, Release: R…, OK, ERROR: … */
+static void transcript(struct rules_engine *eng, struct rollout *ro, const struct record *r)
+{
+    int64_t at = r->ts_ns;
+    char rel[32];
+
+    if ((slice_eq(r->cli, "promoting") || slice_eq(r->cli, "release") ||
+         slice_eq(r->cli, "rolling_back")) &&
+        r->release.p != NULL) {
+        snprintf(rel, sizeof(rel), "%.*s", (int)r->release.len, r->release.p);
+        if (ro->phase == RO_ACTIVE && !slice_eq(r->cli, "release")) {
+            set_release(ro, rel);
+        } else {
+            free(ro->next_release);
+            ro->next_release = xstrdup(rel);
+            ro->next_release_at = at;
+        }
+        if (slice_eq(r->cli, "promoting") && ro->phase != RO_ACTIVE) {
+            start(eng, ro, at, 1);
+        }
+        return;
+    }
+    if (ro->phase != RO_ACTIVE) {
+        return;
+    }
+    if (slice_eq(r->cli, "ok") && ro->emitted == (1u << ROLLOUT_STARTED) && ro->nt == 0) {
+        /* a transcript without atom lines: the CLI's OK is the only verdict there is */
+        emit(eng, ro, ROLLOUT_SUCCEEDED, at);
+    } else if (slice_eq(r->cli, "error")) {
+        if (slice_eq(r->message, "timeout")) {
+            emit(eng, ro, ROLLOUT_STUCK, at);
+        } else {
+            fail(eng, ro, slice_eq(r->message, "rollback") ? "ERROR: rollback" : "ERROR", at);
+        }
+    }
+}
+
+/* A pod-level record of the app during a rollout: what it touched and what failed. */
+static void observe(struct rules_engine *eng, struct rollout *ro, const struct record *r)
+{
+    if (r->kind == RECORD_K8S || r->kind == RECORD_CLI) {
+        add_unique(ro->services, &ro->ns, MAX_SERVICES, r->service);
+        if (r->object_kind == OBJECT_POD || slice_eq(r->event, "pod_created")) {
+            add_unique(ro->pods, &ro->np, MAX_PODS, r->pod);
+        }
+    }
+    if (r->class_name.p != NULL) {
+        const struct rule_class *cls = NULL;
+        struct ro_failure *f = NULL;
+        char name[64];
+
+        snprintf(name, sizeof(name), "%.*s", (int)r->class_name.len, r->class_name.p);
+        for (size_t i = 0; i < ro->nf; i++) {
+            if (strcmp(ro->fail[i].cls, name) == 0) {
+                f = &ro->fail[i];
+            }
+        }
+        if (f == NULL && ro->nf < MAX_FAILURES) {
+            const struct rule *rule = eng->class_rule;
+            const struct tpl *sum = NULL, *hint = NULL;
+            char text[TEXT_MAX], msg[256];
+            struct tpl_ctx ctx = {0};
+            size_t n;
+
+            cls = find_class(eng->set, name);
+            f = &ro->fail[ro->nf++];
+            memset(f, 0, sizeof(*f));
+            f->cls = xstrdup(name);
+            f->evidence = xstrndup(r->line.p ? r->line.p : "", r->line.len < 2048 ? r->line.len : 2048);
+            f->service = r->service.p ? xstrndup(r->service.p, r->service.len) : NULL;
+            f->severity = rule && rule->has_severity ? rule->severity
+                          : cls                      ? cls->severity
+                                                     : SEVERITY_WARNING;
+            /* the texts of the rule that classified it are the most specific ones */
+            if (rule != NULL && rule->summary.n) {
+                sum = &rule->summary;
+            } else if (cls != NULL) {
+                sum = &cls->summary;
+            }
+            if (rule != NULL && rule->hint.n) {
+                hint = &rule->hint;
+            } else if (cls != NULL) {
+                hint = &cls->hint;
+            }
+            ctx.class_name = f->cls;
+            ctx.count = 1;
+            ctx.rule = rule ? rule->id : NULL;
+            n = sum ? rules__tpl_render(sum, r, &ctx, text, sizeof(text)) : 0;
+            /* and the line's own words: "statuscode: 404", "exec format error" */
+            snprintf(msg, sizeof(msg), "%.*s", (int)(r->message.len < 200 ? r->message.len : 200),
+                     r->message.p ? r->message.p : "");
+            snprintf(text + n, sizeof(text) - n, "%s%s%s", n ? " (" : "", msg, n ? ")" : "");
+            f->summary = xstrdup(text);
+            if (hint != NULL) {
+                rules__tpl_render(hint, r, &ctx, text, sizeof(text));
+                f->hint = xstrdup(text);
+            }
+        }
+        if (f != NULL) {
+            f->count++;
+        }
+    } else if (r->event.p != NULL) {
+        /* lifecycle progress: the rollout is moving */
+        ro->last_progress = r->ts_ns > ro->last_progress ? r->ts_ns : ro->last_progress;
+    }
+}
+
+void rules__rollouts_record(struct rules_engine *eng, const struct record *r)
+{
+    struct rollout *ro;
+    struct kv_entry *e;
+
+    if (r->ts_src == TS_NONE) {
+        /* before the first timestamp: only "Promoting R…" matters, for the coming rollout */
+        if (r->kind == RECORD_CLI && r->release.p != NULL) {
+            struct rollouts *all = eng->rollouts;
+
+            free(all->early_app);
+            free(all->early_release);
+            all->early_app = xstrndup(r->app.p ? r->app.p : "", r->app.len);
+            all->early_release = xstrndup(r->release.p, r->release.len);
+        }
+        return;
+    }
+    if (r->kind == RECORD_ATOM && r->status_to.p != NULL && r->status_from.p != NULL) {
+        transition(eng, get(eng, r->app, r->ts_ns), r);
+        return;
+    }
+    if (r->kind == RECORD_CLI) {
+        transcript(eng, get(eng, r->app, r->ts_ns), r);
+        if (!slice_eq(r->cli, "pod_status")) {
+            return;
+        }
+    }
+    /* everything else only matters to a rollout that is under way */
+    e = rules__kv_get(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len);
+    if (e == NULL || (ro = e->val)->phase != RO_ACTIVE) {
+        return;
+    }
+    rules__kv_put(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len, r->ts_ns);
+    observe(eng, ro, r);
+}
+
+void rules__rollouts_tick(struct rules_engine *eng)
+{
+    struct kv_entry *e, *prev;
+
+    for (e = eng->rollouts->apps.tail; e != NULL; e = prev) {
+        struct rollout *ro = e->val;
+        int64_t stuck_at;
+
+        prev = e->lprev;
+        if (ro->phase == RO_ACTIVE && !(ro->emitted & (1u << ROLLOUT_STUCK)) &&
+            !(ro->emitted & (1u << ROLLOUT_FAILED))) {
+            /* stuck: past the deadline and quiet for a while (a slow but moving rollout is not) */
+            stuck_at = ro->started_at + eng->stuck_after_ns;
+            if (ro->last_progress + eng->quiet_after_ns > stuck_at) {
+                stuck_at = ro->last_progress + eng->quiet_after_ns;
+            }
+            if (eng->now > stuck_at) {
+                emit(eng, ro, ROLLOUT_STUCK, stuck_at);
+            }
+        }
+    }
+    rules__kv_expire(&eng->rollouts->apps, eng->now - eng->expire_ns);
+}
