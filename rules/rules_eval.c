@@ -403,7 +403,14 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
                 rules__kv_del(&eng->pending, e);
             }
         } else {
+            struct alert_spec sp;
+
             rules__kv_put(&eng->early, key, klen, r->ts_ns);
+            /* B after the deadline: what was missing has come, the alert is over */
+            if (rule->alert) {
+                rule_spec(rule, &sp);
+                rules__alert_resolve_key(&eng->alerts, sp.name, sp.key, sp.nkey, r, r->ts_ns);
+            }
         }
         return;
     }
