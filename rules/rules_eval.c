@@ -179,6 +179,7 @@ static void fire_rule(struct rules_engine *eng, const struct rule *rule, const s
 
     rule_spec(rule, &sp);
     ctx.count = count; /* 0: the alert's own count */
+    eng->fired[rule - eng->set->rules] = 1;
     rules__alert_fire(&eng->alerts, &sp, r, ev, nev, at, &ctx);
 }
 
@@ -266,7 +267,8 @@ static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t
 {
     struct record saved;
 
-    if (rule->has_resolve && rules__when_match(eng->set, &rule->resolve, r, &eng->stats)) {
+    if (rule->has_resolve && eng->fired[idx] &&
+        rules__when_match(eng->set, &rule->resolve, r, &eng->stats)) {
         struct alert_spec sp;
 
         rule_spec(rule, &sp);
@@ -407,7 +409,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
 
             rules__kv_put(&eng->early, key, klen, r->ts_ns);
             /* B after the deadline: what was missing has come, the alert is over */
-            if (rule->alert) {
+            if (eng->fired[idx]) {
                 rule_spec(rule, &sp);
                 rules__alert_resolve_key(&eng->alerts, sp.name, sp.key, sp.nkey, r, r->ts_ns);
             }
@@ -517,6 +519,7 @@ static void state_init(struct rules_engine *eng)
     rules__kv_init(&eng->pending, cap, expect_free);
     rules__kv_init(&eng->early, cap, NULL);
     eng->next_deadline = INT64_MAX;
+    eng->fired = xcalloc(eng->set->nrules + 1, 1);
 }
 
 static void state_free(struct rules_engine *eng)
@@ -527,6 +530,8 @@ static void state_free(struct rules_engine *eng)
     rules__kv_free(&eng->threshold);
     rules__kv_free(&eng->pending);
     rules__kv_free(&eng->early);
+    free(eng->fired);
+    eng->fired = NULL;
 }
 
 struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_opts *opts,

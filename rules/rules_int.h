@@ -75,6 +75,7 @@ struct cond {
     int field;
     char **strs; /* owned: EQUALS/IN/PREFIX/SUFFIX/CONTAINS/GLOB operands */
     size_t *lens;
+    size_t *anchor; /* CONTAINS: the position of each needle's rarest byte, searched first */
     size_t nstrs;
     int present;   /* COND_PRESENT */
     unsigned mask; /* COND_MASK */
@@ -308,6 +309,7 @@ struct rules_engine {
     struct rules_stats stats;
     /* the record being evaluated got its class from this rule: its texts explain the failure */
     const struct rule *class_rule;
+    unsigned char *fired; /* owned, one per rule: has it raised an alert (worth resolving)? */
 };
 
 /* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes). */

@@ -125,8 +125,40 @@ static int field_ref(struct loader *L, const char *name, size_t off)
 
 static void when_free(struct when *w);
 
+/* A rough rarity of a byte in log text: lower is rarer. Spaces and lower-case letters are
+ * everywhere; upper case, digits after the first and punctuation are not. */
+static int byte_commonness(unsigned char c)
+{
+    if (c == ' ' || c == 'e' || c == 't' || c == 'a' || c == 'o' || c == 'i' || c == 'n' ||
+        c == 's' || c == 'r') {
+        return 4;
+    }
+    if (c >= 'a' && c <= 'z') {
+        return 3;
+    }
+    if (c >= '0' && c <= '9') {
+        return 2;
+    }
+    return 1;
+}
+
+/* For each "contains" needle, the byte to memchr for before comparing the whole needle. */
+static void choose_anchors(struct cond *c)
+{
+    c->anchor = xcalloc(c->nstrs ? c->nstrs : 1, sizeof(*c->anchor));
+    for (size_t i = 0; i < c->nstrs; i++) {
+        for (size_t k = 1; k < c->lens[i]; k++) {
+            if (byte_commonness((unsigned char)c->strs[i][k]) <
+                byte_commonness((unsigned char)c->strs[i][c->anchor[i]])) {
+                c->anchor[i] = k;
+            }
+        }
+    }
+}
+
 static void cond_free(struct cond *c)
 {
+    free(c->anchor);
     for (size_t i = 0; i < c->nstrs; i++) {
         free(c->strs[i]);
     }
@@ -357,7 +389,9 @@ static void compile_cond(struct loader *L, struct when *w, int field, const stru
         } else if (strcmp(op, "suffix") == 0) {
             cond_strings(L, cond_add(w, COND_SUFFIX, field), x, op);
         } else if (strcmp(op, "contains") == 0) {
-            cond_strings(L, cond_add(w, COND_CONTAINS, field), x, op);
+            c = cond_add(w, COND_CONTAINS, field);
+            cond_strings(L, c, x, op);
+            choose_anchors(c);
         } else if (strcmp(op, "glob") == 0) {
             cond_strings(L, cond_add(w, COND_GLOB, field), x, op);
         } else if (strcmp(op, "regex") == 0) {

@@ -1,5 +1,4 @@
 /* Evaluating conditions (literals first, PCRE2 last), globs, durations and templates. */
-#define _GNU_SOURCE /* memmem */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +18,31 @@ static int slice_has_suffix(struct slice v, const char *p, size_t n)
     return v.len >= n && memcmp(v.p + v.len - n, p, n) == 0;
 }
 
-static int slice_contains(struct slice v, const char *p, size_t n)
+/*
+ * Is needle p[0..n) in v? memchr for its rarest byte (at offset anchor), then compare: on
+ * short log lines this beats memmem, whose two-way setup costs more than the search.
+ */
+static int slice_contains(struct slice v, const char *p, size_t n, size_t anchor)
 {
-    return n == 0 || (v.len >= n && memmem(v.p, v.len, p, n) != NULL);
+    const char *end, *hit;
+    char a;
+
+    if (n == 0) {
+        return 1;
+    }
+    if (v.len < n) {
+        return 0;
+    }
+    a = p[anchor];
+    hit = v.p + anchor;
+    end = v.p + v.len - (n - anchor); /* last place the anchor byte can be */
+    while (hit <= end && (hit = memchr(hit, a, (size_t)(end - hit) + 1)) != NULL) {
+        if (memcmp(hit - anchor, p, n) == 0) {
+            return 1;
+        }
+        hit++;
+    }
+    return 0;
 }
 
 struct pending {
@@ -81,7 +102,7 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
         return 0;
     case COND_CONTAINS:
         for (i = 0; i < c->nstrs; i++) {
-            if (slice_contains(v, c->strs[i], c->lens[i])) {
+            if (slice_contains(v, c->strs[i], c->lens[i], c->anchor[i])) {
                 return 1;
             }
         }

@@ -615,7 +615,11 @@ void rules__rollouts_record(struct rules_engine *eng, const struct record *r)
             return;
         }
     }
-    /* everything else only matters to a rollout that is under way */
+    /* everything else only matters to a rollout that is under way, and untagged app output
+     * (most lines) not even then */
+    if (r->kind == RECORD_APP && r->class_name.p == NULL && r->event.p == NULL) {
+        return;
+    }
     e = rules__kv_get(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len);
     if (e == NULL || (ro = e->val)->phase != RO_ACTIVE) {
         return;

@@ -867,10 +867,15 @@ static void test_expect_fires_after_deadline(void **state)
     assert_int_equal(h->a[0].nev, 1);
     assert_string_equal(h->a[0].ev[0], line_at(0, CREATED(POD_P))); /* the A line */
 
-    /* a late B changes nothing; the wait is over */
+    /* a late B does not fire again: it resolves the alert (the pod started after all) */
     feed(h, 310, STARTED(POD_P));
     rules_advance(h->eng, AT(10000));
-    assert_int_equal(h->n, 1);
+    assert_int_equal(h->n, 2);
+    assert_int_equal(h->a[1].status, ALERT_RESOLVED);
+    assert_string_equal(h->a[1].rule, "stuck");
+    assert_string_equal(h->a[1].pod, POD_P);
+    assert_int_equal(h->a[1].starts_at, AT(300));
+    assert_int_equal(h->a[1].ends_at, AT(310));
     h_free(h);
 }
 
