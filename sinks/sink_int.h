@@ -20,4 +20,14 @@ void sink__buf_add(struct sink__buf *b, const char *s, size_t n);
  */
 void sink__json_str(struct sink__buf *b, const char *s, size_t n, int repair);
 
+struct alert;
+struct rollout_event;
+
+/* A DESIGN §6 {"type":"alert",...} object plus a newline. */
+void sink__alert_json(struct sink__buf *b, const struct alert *a);
+/* A DESIGN §6 {"type":"rollout",...} object plus a newline. */
+void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev);
+/* A JSON string, or null when s is NULL. */
+void sink__json_cstr_or_null(struct sink__buf *b, const char *s);
+
 #endif

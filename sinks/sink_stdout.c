@@ -194,77 +194,6 @@ int sink_stdout_record(struct sink_stdout *s, const struct record *r)
 
 /* ---- alerts ------------------------------------------------------------------------------ */
 
-static void json_slice_or_null(struct sink__buf *b, struct slice v)
-{
-    if (v.p != NULL) {
-        sink__json_str(b, v.p, v.len, 1);
-    } else {
-        LIT(b, "null");
-    }
-}
-
-static void json_cstr_or_null(struct sink__buf *b, const char *v)
-{
-    if (v != NULL) {
-        sink__json_str(b, v, strlen(v), 1);
-    } else {
-        LIT(b, "null");
-    }
-}
-
-static void alert_json(struct sink_stdout *s, const struct alert *a)
-{
-    struct sink__buf *b = &s->buf;
-    char num[32];
-    size_t n;
-    const char *t;
-
-    LIT(b, "{\"type\":\"alert\",\"status\":\"");
-    add_cstr(b, alert_status_name(a->status));
-    LIT(b, "\",\"rule\":");
-    json_cstr_or_null(b, a->rule);
-    LIT(b, ",\"class\":");
-    json_cstr_or_null(b, a->class_name);
-    LIT(b, ",\"severity\":\"");
-    add_cstr(b, alert_severity_name(a->severity));
-    LIT(b, "\",\"app\":");
-    json_slice_or_null(b, a->app);
-    LIT(b, ",\"service\":");
-    json_slice_or_null(b, a->service);
-    LIT(b, ",\"pod\":");
-    json_slice_or_null(b, a->pod);
-    LIT(b, ",\"release\":");
-    json_slice_or_null(b, a->release);
-    LIT(b, ",\"summary\":");
-    json_cstr_or_null(b, a->summary);
-    LIT(b, ",\"hint\":");
-    json_cstr_or_null(b, a->hint);
-    t = ts_text(s, a->starts_at, &n);
-    LIT(b, ",\"starts_at\":\"");
-    sink__buf_add(b, t, n);
-    LIT(b, "\",\"ends_at\":");
-    if (a->ends_at != 0) {
-        t = ts_text(s, a->ends_at, &n);
-        LIT(b, "\"");
-        sink__buf_add(b, t, n);
-        LIT(b, "\"");
-    } else {
-        LIT(b, "null");
-    }
-    LIT(b, ",\"fingerprint\":\"");
-    add_cstr(b, a->fingerprint);
-    snprintf(num, sizeof(num), "\",\"count\":%llu", (unsigned long long)a->count);
-    add_cstr(b, num);
-    LIT(b, ",\"evidence\":[");
-    for (size_t i = 0; i < a->nevidence; i++) {
-        if (i > 0) {
-            LIT(b, ",");
-        }
-        sink__json_str(b, a->evidence[i].p, a->evidence[i].len, 1);
-    }
-    LIT(b, "]}\n");
-}
-
 static void alert_text(struct sink_stdout *s, const struct alert *a)
 {
     struct sink__buf *b = &s->buf;
@@ -317,7 +246,7 @@ static void alert_text(struct sink_stdout *s, const struct alert *a)
 int sink_stdout_alert(struct sink_stdout *s, const struct alert *a)
 {
     if (s->fmt == SINK_FORMAT_JSON) {
-        alert_json(s, a);
+        sink__alert_json(&s->buf, a);
     } else if (s->fmt == SINK_FORMAT_TEXT) {
         alert_text(s, a);
     }
@@ -325,72 +254,6 @@ int sink_stdout_alert(struct sink_stdout *s, const struct alert *a)
 }
 
 /* ---- rollouts ------------------------------------------------------------------------------ */
-
-static void json_str_list(struct sink__buf *b, const char *const *v, size_t n)
-{
-    LIT(b, "[");
-    for (size_t i = 0; i < n; i++) {
-        if (i > 0) {
-            LIT(b, ",");
-        }
-        sink__json_str(b, v[i], strlen(v[i]), 1);
-    }
-    LIT(b, "]");
-}
-
-static void rollout_json(struct sink_stdout *s, const struct rollout_event *ev)
-{
-    struct sink__buf *b = &s->buf;
-    char num[64];
-    size_t n;
-    const char *t;
-
-    LIT(b, "{\"type\":\"rollout\",\"app\":");
-    sink__json_str(b, ev->app, strlen(ev->app), 1);
-    LIT(b, ",\"release\":");
-    json_cstr_or_null(b, ev->release);
-    LIT(b, ",\"status\":\"");
-    add_cstr(b, rollout_status_name(ev->status));
-    t = ts_text(s, ev->at, &n);
-    LIT(b, "\",\"at\":\"");
-    sink__buf_add(b, t, n);
-    t = ts_text(s, ev->started_at, &n);
-    LIT(b, "\",\"started_at\":\"");
-    sink__buf_add(b, t, n);
-    snprintf(num, sizeof(num), "\",\"duration_s\":%lld",
-             (long long)((ev->at - ev->started_at) / 1000000000LL));
-    add_cstr(b, num);
-    if (!ev->start_seen) {
-        LIT(b, ",\"start_seen\":false");
-    }
-    LIT(b, ",\"transitions\":");
-    json_str_list(b, ev->transitions, ev->ntransitions);
-    LIT(b, ",\"services\":");
-    json_str_list(b, ev->services, ev->nservices);
-    LIT(b, ",\"pods\":");
-    json_str_list(b, ev->pods, ev->npods);
-    LIT(b, ",\"failures\":{");
-    for (size_t i = 0; i < ev->nfailures; i++) {
-        if (i > 0) {
-            LIT(b, ",");
-        }
-        sink__json_str(b, ev->failures[i].class_name, strlen(ev->failures[i].class_name), 1);
-        snprintf(num, sizeof(num), ":%llu", (unsigned long long)ev->failures[i].count);
-        add_cstr(b, num);
-    }
-    LIT(b, "},\"evidence\":{");
-    for (size_t i = 0; i < ev->nfailures; i++) {
-        if (i > 0) {
-            LIT(b, ",");
-        }
-        sink__json_str(b, ev->failures[i].class_name, strlen(ev->failures[i].class_name), 1);
-        LIT(b, ":");
-        json_cstr_or_null(b, ev->failures[i].evidence);
-    }
-    LIT(b, "},\"diagnosis\":");
-    sink__json_str(b, ev->diagnosis, strlen(ev->diagnosis), 1);
-    LIT(b, "}\n");
-}
 
 static void rollout_text(struct sink_stdout *s, const struct rollout_event *ev)
 {
@@ -428,7 +291,7 @@ static void rollout_text(struct sink_stdout *s, const struct rollout_event *ev)
 int sink_stdout_rollout(struct sink_stdout *s, const struct rollout_event *ev)
 {
     if (s->fmt == SINK_FORMAT_JSON) {
-        rollout_json(s, ev);
+        sink__rollout_json(&s->buf, ev);
     } else if (s->fmt == SINK_FORMAT_TEXT) {
         rollout_text(s, ev);
     }

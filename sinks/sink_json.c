@@ -1,0 +1,159 @@
+/* The DESIGN §6 JSON objects (alert, rollout), shared by stdout and the generic webhook. */
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "alert.h"
+#include "rollout.h"
+#include "sink_int.h"
+
+#define LIT(b, lit) sink__buf_add((b), (lit), sizeof(lit) - 1)
+
+static void add_cstr(struct sink__buf *b, const char *s)
+{
+    sink__buf_add(b, s, strlen(s));
+}
+
+/* The event time ns as RFC 3339 text in a per-call buffer of the caller's frame. */
+#define ts_of(ns, lenp) (ts_fmt((ns), tsbuf, sizeof(tsbuf), (lenp)))
+static const char *ts_fmt(int64_t ns, char *buf, size_t cap, size_t *len)
+{
+    *len = clock_format_rfc3339(ns, buf, cap);
+    return buf;
+}
+
+static void json_slice_or_null(struct sink__buf *b, struct slice v)
+{
+    if (v.p != NULL) {
+        sink__json_str(b, v.p, v.len, 1);
+    } else {
+        LIT(b, "null");
+    }
+}
+
+void sink__json_cstr_or_null(struct sink__buf *b, const char *v)
+{
+    if (v != NULL) {
+        sink__json_str(b, v, strlen(v), 1);
+    } else {
+        LIT(b, "null");
+    }
+}
+
+void sink__alert_json(struct sink__buf *b, const struct alert *a)
+{
+        char num[32], tsbuf[48];
+    size_t n;
+    const char *t;
+
+    LIT(b, "{\"type\":\"alert\",\"status\":\"");
+    add_cstr(b, alert_status_name(a->status));
+    LIT(b, "\",\"rule\":");
+    sink__json_cstr_or_null(b, a->rule);
+    LIT(b, ",\"class\":");
+    sink__json_cstr_or_null(b, a->class_name);
+    LIT(b, ",\"severity\":\"");
+    add_cstr(b, alert_severity_name(a->severity));
+    LIT(b, "\",\"app\":");
+    json_slice_or_null(b, a->app);
+    LIT(b, ",\"service\":");
+    json_slice_or_null(b, a->service);
+    LIT(b, ",\"pod\":");
+    json_slice_or_null(b, a->pod);
+    LIT(b, ",\"release\":");
+    json_slice_or_null(b, a->release);
+    LIT(b, ",\"summary\":");
+    sink__json_cstr_or_null(b, a->summary);
+    LIT(b, ",\"hint\":");
+    sink__json_cstr_or_null(b, a->hint);
+    t = ts_of(a->starts_at, &n);
+    LIT(b, ",\"starts_at\":\"");
+    sink__buf_add(b, t, n);
+    LIT(b, "\",\"ends_at\":");
+    if (a->ends_at != 0) {
+        t = ts_of(a->ends_at, &n);
+        LIT(b, "\"");
+        sink__buf_add(b, t, n);
+        LIT(b, "\"");
+    } else {
+        LIT(b, "null");
+    }
+    LIT(b, ",\"fingerprint\":\"");
+    add_cstr(b, a->fingerprint);
+    snprintf(num, sizeof(num), "\",\"count\":%llu", (unsigned long long)a->count);
+    add_cstr(b, num);
+    LIT(b, ",\"evidence\":[");
+    for (size_t i = 0; i < a->nevidence; i++) {
+        if (i > 0) {
+            LIT(b, ",");
+        }
+        sink__json_str(b, a->evidence[i].p, a->evidence[i].len, 1);
+    }
+    LIT(b, "]}\n");
+}
+
+static void json_str_list(struct sink__buf *b, const char *const *v, size_t n)
+{
+    LIT(b, "[");
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) {
+            LIT(b, ",");
+        }
+        sink__json_str(b, v[i], strlen(v[i]), 1);
+    }
+    LIT(b, "]");
+}
+
+void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev)
+{
+        char num[64], tsbuf[48];
+    size_t n;
+    const char *t;
+
+    LIT(b, "{\"type\":\"rollout\",\"app\":");
+    sink__json_str(b, ev->app, strlen(ev->app), 1);
+    LIT(b, ",\"release\":");
+    sink__json_cstr_or_null(b, ev->release);
+    LIT(b, ",\"status\":\"");
+    add_cstr(b, rollout_status_name(ev->status));
+    t = ts_of(ev->at, &n);
+    LIT(b, "\",\"at\":\"");
+    sink__buf_add(b, t, n);
+    t = ts_of(ev->started_at, &n);
+    LIT(b, "\",\"started_at\":\"");
+    sink__buf_add(b, t, n);
+    snprintf(num, sizeof(num), "\",\"duration_s\":%lld",
+             (long long)((ev->at - ev->started_at) / 1000000000LL));
+    add_cstr(b, num);
+    if (!ev->start_seen) {
+        LIT(b, ",\"start_seen\":false");
+    }
+    LIT(b, ",\"transitions\":");
+    json_str_list(b, ev->transitions, ev->ntransitions);
+    LIT(b, ",\"services\":");
+    json_str_list(b, ev->services, ev->nservices);
+    LIT(b, ",\"pods\":");
+    json_str_list(b, ev->pods, ev->npods);
+    LIT(b, ",\"failures\":{");
+    for (size_t i = 0; i < ev->nfailures; i++) {
+        if (i > 0) {
+            LIT(b, ",");
+        }
+        sink__json_str(b, ev->failures[i].class_name, strlen(ev->failures[i].class_name), 1);
+        snprintf(num, sizeof(num), ":%llu", (unsigned long long)ev->failures[i].count);
+        add_cstr(b, num);
+    }
+    LIT(b, "},\"evidence\":{");
+    for (size_t i = 0; i < ev->nfailures; i++) {
+        if (i > 0) {
+            LIT(b, ",");
+        }
+        sink__json_str(b, ev->failures[i].class_name, strlen(ev->failures[i].class_name), 1);
+        LIT(b, ":");
+        sink__json_cstr_or_null(b, ev->failures[i].evidence);
+    }
+    LIT(b, "},\"diagnosis\":");
+    sink__json_str(b, ev->diagnosis, strlen(ev->diagnosis), 1);
+    LIT(b, "}\n");
+}
+
