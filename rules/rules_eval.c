@@ -201,6 +201,7 @@ static void fire_due(struct rules_engine *eng)
         /* strictly after: a B exactly at the deadline is in time */
         if (x->deadline < eng->now) {
             fire_rule(eng, x->rule, &x->a.rec, &x->a.rec.line, 1, x->deadline, 0);
+            rules__rollouts_failure(eng, &x->a.rec, x->rule);
             rules__kv_del(&eng->pending, e);
         } else if (x->deadline < next) {
             next = x->deadline;
@@ -448,6 +449,7 @@ void rules_eval(struct rules_engine *eng, struct record *r)
     if (r->ts_src != TS_NONE) {
         advance(eng, r->ts_ns);
     }
+    rules__rollouts_label(eng, r);
     for (size_t j = 0; j < set->nby_kind[r->kind]; j++) {
         size_t i = set->by_kind[r->kind][j];
         const struct rule *rule = &set->rules[i];

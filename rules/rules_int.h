@@ -321,5 +321,10 @@ struct rollouts *rules__rollouts_new(size_t cap);
 void rules__rollouts_free(struct rollouts *ro);
 /* A record, after the rules tagged it: feeds the tracker of its app. */
 void rules__rollouts_record(struct rules_engine *eng, const struct record *r);
+/* A record of an app whose rollout is under way gets its release (when it names none). */
+void rules__rollouts_label(struct rules_engine *eng, struct record *r);
+/* An alert raised by time (an expect rule) for r's app: a failure of its rollout too. */
+void rules__rollouts_failure(struct rules_engine *eng, const struct record *r,
+                             const struct rule *rule);
 /* The event clock moved: rollouts past their stuck time are reported. */
 void rules__rollouts_tick(struct rules_engine *eng);

@@ -73,6 +73,8 @@ struct rollouts {
     struct kv apps; /* app -> struct rollout */
     /* "Promoting R…" before any timestamp (a transcript's first lines): for that app's next start */
     char *early_app, *early_release; /* owned */
+    /* the release of the rollout under way most recently, for the records of its app */
+    char *cur_app, *cur_release; /* owned */
 };
 
 static const struct {
@@ -156,6 +158,8 @@ void rules__rollouts_free(struct rollouts *ro)
     rules__kv_free(&ro->apps);
     free(ro->early_app);
     free(ro->early_release);
+    free(ro->cur_app);
+    free(ro->cur_release);
     free(ro);
 }
 
@@ -171,6 +175,11 @@ static struct rollout *get(struct rules_engine *eng, struct slice app, int64_t n
         e->val = ro;
     }
     return e->val;
+}
+
+static struct slice sl(const char *s)
+{
+    return s ? (struct slice){s, strlen(s)} : SLICE_NONE;
 }
 
 static void add_unique(char **list, size_t *n, size_t cap, struct slice v)
@@ -190,6 +199,29 @@ static void set_release(struct rollout *ro, const char *rel)
 {
     if (rel != NULL && ro->release == NULL) {
         ro->release = xstrdup(rel);
+    }
+}
+
+/* Remembers (or forgets, when release is NULL) the release records of app should carry. */
+static void current(struct rollouts *all, const char *app, const char *release)
+{
+    free(all->cur_app);
+    free(all->cur_release);
+    all->cur_app = release ? xstrdup(app) : NULL;
+    all->cur_release = release ? xstrdup(release) : NULL;
+}
+
+void rules__rollouts_label(struct rules_engine *eng, struct record *r)
+{
+    struct rollouts *all = eng->rollouts;
+    size_t n;
+
+    if (r->release.p != NULL || all->cur_release == NULL) {
+        return;
+    }
+    n = strlen(all->cur_app);
+    if ((r->app.p ? r->app.len : 0) == n && (n == 0 || memcmp(r->app.p, all->cur_app, n) == 0)) {
+        r->release = sl(all->cur_release);
     }
 }
 
@@ -262,10 +294,6 @@ static const struct rule_class *find_class(const struct rule_set *set, const cha
     return NULL;
 }
 
-static struct slice sl(const char *s)
-{
-    return s ? (struct slice){s, strlen(s)} : SLICE_NONE;
-}
 
 static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, const char *cls_name,
                           int scope, int64_t at, const char *diagnosis, const char *duration)
@@ -322,8 +350,14 @@ static void end_rollout(struct rules_engine *eng, struct rollout *ro, enum rollo
     ro->phase = RO_DONE;
     ro->ended_at = at;
     eng->stats.rollouts_ended++;
+    if (eng->rollouts->cur_app != NULL && strcmp(eng->rollouts->cur_app, ro->app) == 0) {
+        current(eng->rollouts, ro->app, NULL);
+    }
     rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_STUCK, at);
-    rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_POD, at);
+    if (st != ROLLOUT_ROLLBACK_FAILED) {
+        /* after a failed rollback the failing pods may well still be there */
+        rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_POD, at);
+    }
     rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_FAILED, at);
     if (st == ROLLOUT_SUCCEEDED) {
         rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_APP_DOWN, at);
@@ -413,6 +447,7 @@ static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int 
     }
     free(ro->next_release);
     ro->next_release = NULL;
+    current(all, ro->app, ro->release);
     if (seen) {
         emit(eng, ro, ROLLOUT_STARTED, at);
     }
@@ -424,6 +459,24 @@ static void fail(struct rules_engine *eng, struct rollout *ro, const char *decid
         snprintf(ro->decider, sizeof(ro->decider), "%s", decider);
     }
     emit(eng, ro, ROLLOUT_FAILED, at);
+}
+
+/*
+ * The CLI's OK after Promoting: the verdict, when no atom line said it. A transcript of only
+ * CLI lines (filtered, or from an old rack) has no other.
+ */
+static void transcript_ok(struct rules_engine *eng, struct rollout *ro, int64_t at)
+{
+    if (ro->phase == RO_ACTIVE) {
+        if (ro->nt == 0 && !(ro->emitted & (1u << ROLLOUT_FAILED))) {
+            emit(eng, ro, ROLLOUT_SUCCEEDED, at);
+        }
+        return;
+    }
+    if (ro->next_release != NULL || eng->rollouts->early_release != NULL) {
+        start(eng, ro, at, 1);
+        emit(eng, ro, ROLLOUT_SUCCEEDED, at);
+    }
 }
 
 /* "<from> => <to>" on the atom stream */
@@ -438,7 +491,33 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
     snprintf(to_name, sizeof(to_name), "%.*s", (int)r->status_to.len, r->status_to.p);
     snprintf(text, sizeof(text), "%s => %s", from_name, to_name);
     if (to == ST_PENDING) {
-        if (ro->phase != RO_ACTIVE) {
+        if (ro->phase == RO_ACTIVE && !ro->start_seen && at <= ro->started_at + LATE_NS) {
+            /* the start line, arriving after the line that made us start implicitly */
+            ro->start_seen = 1;
+            ro->started_at = at < ro->started_at ? at : ro->started_at;
+            emit(eng, ro, ROLLOUT_STARTED, ro->started_at);
+        } else if (ro->phase == RO_DONE &&
+                   (at < ro->ended_at || (at == ro->ended_at && !ro->start_seen))) {
+            /* the start line of the rollout that already ended: late, not a new deploy */
+            ro->start_seen = 1;
+            add_unique(ro->transitions, &ro->nt, MAX_TRANSITIONS, sl(text));
+            return;
+        } else if (ro->phase == RO_ACTIVE && at > ro->started_at + LATE_NS) {
+            /* a new deploy while we still wait for the last one's end: its from-status says
+             * how that one ended (the CLI's ERROR: rollback comes before Reverted) */
+            if (from == ST_REVERTED) {
+                fail(eng, ro, "Rollback", at);
+                emit(eng, ro, ROLLOUT_ROLLED_BACK, at);
+            } else if (from == ST_FAILURE) {
+                fail(eng, ro, "Rollback", at);
+                emit(eng, ro, ROLLOUT_ROLLBACK_FAILED, at);
+            } else if (from == ST_RUNNING || from == ST_SUCCESS) {
+                emit(eng, ro,
+                     ro->emitted & (1u << ROLLOUT_FAILED) ? ROLLOUT_ROLLED_BACK : ROLLOUT_SUCCEEDED,
+                     at);
+            }
+            start(eng, ro, at, 1);
+        } else if (ro->phase != RO_ACTIVE) {
             start(eng, ro, at, 1);
         }
     } else if (ro->phase == RO_DONE && at <= ro->ended_at + LATE_NS) {
@@ -486,35 +565,96 @@ static void transcript(struct rules_engine *eng, struct rollout *ro, const struc
 {
     int64_t at = r->ts_ns;
     char rel[32];
+    int own_time = r->ts_src == TS_OWN;
 
     if ((slice_eq(r->cli, "promoting") || slice_eq(r->cli, "release") ||
          slice_eq(r->cli, "rolling_back")) &&
         r->release.p != NULL) {
         snprintf(rel, sizeof(rel), "%.*s", (int)r->release.len, r->release.p);
-        if (ro->phase == RO_ACTIVE && !slice_eq(r->cli, "release")) {
+        if (ro->phase == RO_ACTIVE && !slice_eq(r->cli, "release") && ro->release == NULL) {
             set_release(ro, rel);
+            current(eng->rollouts, ro->app, ro->release);
         } else {
             free(ro->next_release);
             ro->next_release = xstrdup(rel);
             ro->next_release_at = at;
         }
-        if (slice_eq(r->cli, "promoting") && ro->phase != RO_ACTIVE) {
+        /* a transcript line carries no time of its own: the atom's Pending starts the rollout
+         * at its real time; only a transcript without atom lines starts at its OK */
+        if (slice_eq(r->cli, "promoting") && own_time && ro->phase != RO_ACTIVE) {
             start(eng, ro, at, 1);
+        }
+        if (slice_eq(r->cli, "promoting") && r->message.len >= 3 &&
+            memcmp(r->message.p + r->message.len - 2, "OK", 2) == 0) {
+            transcript_ok(eng, ro, at); /* "Promoting R... OK" on one line */
         }
         return;
     }
-    if (ro->phase != RO_ACTIVE) {
-        return;
-    }
-    if (slice_eq(r->cli, "ok") && ro->emitted == (1u << ROLLOUT_STARTED) && ro->nt == 0) {
-        /* a transcript without atom lines: the CLI's OK is the only verdict there is */
-        emit(eng, ro, ROLLOUT_SUCCEEDED, at);
-    } else if (slice_eq(r->cli, "error")) {
+    if (slice_eq(r->cli, "ok")) {
+        transcript_ok(eng, ro, at);
+    } else if (slice_eq(r->cli, "error") && ro->phase == RO_ACTIVE) {
         if (slice_eq(r->message, "timeout")) {
             emit(eng, ro, ROLLOUT_STUCK, at);
         } else {
             fail(eng, ro, slice_eq(r->message, "rollback") ? "ERROR: rollback" : "ERROR", at);
         }
+    }
+}
+
+/* Counts a failure of class name (seen in r, classified by rule, may be NULL). */
+static void add_failure(struct rules_engine *eng, struct rollout *ro, const struct record *r,
+                        const char *name, const struct rule *rule)
+{
+    const struct rule_class *cls = NULL;
+    struct ro_failure *f = NULL;
+
+    for (size_t i = 0; i < ro->nf; i++) {
+        if (strcmp(ro->fail[i].cls, name) == 0) {
+            f = &ro->fail[i];
+        }
+    }
+    if (f == NULL && ro->nf < MAX_FAILURES) {
+        const struct tpl *sum = NULL, *hint = NULL;
+        char text[TEXT_MAX], msg[256];
+        struct tpl_ctx ctx = {0};
+        size_t n;
+
+        cls = find_class(eng->set, name);
+        f = &ro->fail[ro->nf++];
+        memset(f, 0, sizeof(*f));
+        f->cls = xstrdup(name);
+        f->evidence = xstrndup(r->line.p ? r->line.p : "", r->line.len < 2048 ? r->line.len : 2048);
+        f->service = r->service.p ? xstrndup(r->service.p, r->service.len) : NULL;
+        f->severity = rule && rule->has_severity ? rule->severity
+                      : cls                      ? cls->severity
+                                                 : SEVERITY_WARNING;
+        /* the texts of the rule that classified it are the most specific ones */
+        if (rule != NULL && rule->summary.n) {
+            sum = &rule->summary;
+        } else if (cls != NULL) {
+            sum = &cls->summary;
+        }
+        if (rule != NULL && rule->hint.n) {
+            hint = &rule->hint;
+        } else if (cls != NULL) {
+            hint = &cls->hint;
+        }
+        ctx.class_name = f->cls;
+        ctx.count = 1;
+        ctx.rule = rule ? rule->id : NULL;
+        n = sum ? rules__tpl_render(sum, r, &ctx, text, sizeof(text)) : 0;
+        /* and the line's own words: "statuscode: 404", "exec format error" */
+        snprintf(msg, sizeof(msg), "%.*s", (int)(r->message.len < 200 ? r->message.len : 200),
+                 r->message.p ? r->message.p : "");
+        snprintf(text + n, sizeof(text) - n, "%s%s%s", n ? " (" : "", msg, n ? ")" : "");
+        f->summary = xstrdup(text);
+        if (hint != NULL) {
+            rules__tpl_render(hint, r, &ctx, text, sizeof(text));
+            f->hint = xstrdup(text);
+        }
+    }
+    if (f != NULL) {
+        f->count++;
     }
 }
 
@@ -528,60 +668,10 @@ static void observe(struct rules_engine *eng, struct rollout *ro, const struct r
         }
     }
     if (r->class_name.p != NULL) {
-        const struct rule_class *cls = NULL;
-        struct ro_failure *f = NULL;
         char name[64];
 
         snprintf(name, sizeof(name), "%.*s", (int)r->class_name.len, r->class_name.p);
-        for (size_t i = 0; i < ro->nf; i++) {
-            if (strcmp(ro->fail[i].cls, name) == 0) {
-                f = &ro->fail[i];
-            }
-        }
-        if (f == NULL && ro->nf < MAX_FAILURES) {
-            const struct rule *rule = eng->class_rule;
-            const struct tpl *sum = NULL, *hint = NULL;
-            char text[TEXT_MAX], msg[256];
-            struct tpl_ctx ctx = {0};
-            size_t n;
-
-            cls = find_class(eng->set, name);
-            f = &ro->fail[ro->nf++];
-            memset(f, 0, sizeof(*f));
-            f->cls = xstrdup(name);
-            f->evidence = xstrndup(r->line.p ? r->line.p : "", r->line.len < 2048 ? r->line.len : 2048);
-            f->service = r->service.p ? xstrndup(r->service.p, r->service.len) : NULL;
-            f->severity = rule && rule->has_severity ? rule->severity
-                          : cls                      ? cls->severity
-                                                     : SEVERITY_WARNING;
-            /* the texts of the rule that classified it are the most specific ones */
-            if (rule != NULL && rule->summary.n) {
-                sum = &rule->summary;
-            } else if (cls != NULL) {
-                sum = &cls->summary;
-            }
-            if (rule != NULL && rule->hint.n) {
-                hint = &rule->hint;
-            } else if (cls != NULL) {
-                hint = &cls->hint;
-            }
-            ctx.class_name = f->cls;
-            ctx.count = 1;
-            ctx.rule = rule ? rule->id : NULL;
-            n = sum ? rules__tpl_render(sum, r, &ctx, text, sizeof(text)) : 0;
-            /* and the line's own words: "statuscode: 404", "exec format error" */
-            snprintf(msg, sizeof(msg), "%.*s", (int)(r->message.len < 200 ? r->message.len : 200),
-                     r->message.p ? r->message.p : "");
-            snprintf(text + n, sizeof(text) - n, "%s%s%s", n ? " (" : "", msg, n ? ")" : "");
-            f->summary = xstrdup(text);
-            if (hint != NULL) {
-                rules__tpl_render(hint, r, &ctx, text, sizeof(text));
-                f->hint = xstrdup(text);
-            }
-        }
-        if (f != NULL) {
-            f->count++;
-        }
+        add_failure(eng, ro, r, name, eng->class_rule);
     } else if (r->event.p != NULL) {
         /* lifecycle progress: the rollout is moving */
         ro->last_progress = r->ts_ns > ro->last_progress ? r->ts_ns : ro->last_progress;
@@ -602,6 +692,11 @@ void rules__rollouts_record(struct rules_engine *eng, const struct record *r)
             free(all->early_release);
             all->early_app = xstrndup(r->app.p ? r->app.p : "", r->app.len);
             all->early_release = xstrndup(r->release.p, r->release.len);
+        }
+        if (r->kind == RECORD_CLI && (slice_eq(r->cli, "ok") || slice_eq(r->cli, "promoting")) &&
+            eng->rollouts->early_release != NULL) {
+            /* a transcript with no timestamp at all: the event clock has nothing, say 0 */
+            transcript(eng, get(eng, r->app, eng->now), r);
         }
         return;
     }
@@ -650,4 +745,16 @@ void rules__rollouts_tick(struct rules_engine *eng)
         }
     }
     rules__kv_expire(&eng->rollouts->apps, eng->now - eng->expire_ns);
+}
+
+void rules__rollouts_failure(struct rules_engine *eng, const struct record *r,
+                             const struct rule *rule)
+{
+    struct kv_entry *e = rules__kv_get(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len);
+    struct rollout *ro;
+
+    if (e == NULL || (ro = e->val)->phase != RO_ACTIVE || rule->cls == NULL) {
+        return;
+    }
+    add_failure(eng, ro, r, rule->cls->name, rule);
 }
