@@ -1,4 +1,5 @@
 /* rollwatch run / replay: ingest -> parse -> rules -> stdout, with SIGHUP reload of the rules. */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <uv.h>
 
 #include "cli.h"
+#include "err.h"
 #include "ingest.h"
 #include "log.h"
 #include "parse.h"
@@ -30,6 +32,14 @@ static const char run_help[] =
     "  --output FMT         json (NDJSON; default when stdout is not a terminal), text, none\n"
     "  --records            also print every record with its event and class tags\n"
     "  --max-line BYTES     cut longer lines to BYTES (default 65536)\n"
+    "  --webhook URL        also POST alerts and rollouts to URL (repeatable)\n"
+    "  --webhook-format F   generic (DESIGN JSON, default), slack or alertmanager; applies to the\n"
+    "                       --webhook before it (or, given first, to all)\n"
+    "  --webhook-secret-file FILE  sign deliveries: X-Rollwatch-Signature: t=<unix>,v1=<hex\n"
+    "                       HMAC-SHA256(secret, t \".\" body)>\n"
+    "  --state-dir DIR      spool webhook deliveries here (kept until a 2xx, sent again after a\n"
+    "                       restart) and the dead-letter file; without it, memory only\n"
+    "  --drain-timeout S    how long the end of input or SIGTERM waits for deliveries (default 10)\n"
     "  -q, --quiet          no summary on stderr at the end\n"
     "  -h, --help           this help\n"
     "\n"
@@ -37,9 +47,12 @@ static const char run_help[] =
     "  convox logs -a myapp | rollwatch --app myapp\n"
     "  rollwatch replay --app myapp --output text examples/deploy-rollback.log\n"
     "  rollwatch replay --records logs/*.log | jq -c 'select(.class != null)'\n"
+    "  convox logs -a myapp | rollwatch --app myapp --state-dir /var/lib/rollwatch \\\n"
+    "      --webhook http://alertmanager:9093/api/v2/alerts --webhook-format alertmanager\n"
     "\n"
     "Signals: SIGHUP reloads the rules (bad rules keep the old ones); SIGINT/SIGTERM stop.\n"
-    "Exit codes: 0 ok, 1 an input could not be read or output failed, 2 usage or rule errors.\n";
+    "Exit codes: 0 ok, 1 an input could not be read, output failed or deliveries are left\n"
+    "undelivered (in the spool) or dead-lettered, 2 usage or rule errors.\n";
 
 #define HEARTBEAT_MS 1000
 
@@ -61,6 +74,13 @@ struct pipeline {
     int64_t last_event_ns;
     uint64_t last_event_wall_ms;
     uv_signal_t sighup, sigint, sigterm;
+    struct sink_webhooks *webhooks; /* NULL without --webhook */
+    uv_timer_t drain;
+    uint64_t drain_deadline;
+    uint64_t drain_ms;
+    int stopping;
+    size_t undelivered;
+    uint64_t dead;
 };
 
 static void on_alert(void *arg, const struct alert *a)
@@ -68,6 +88,9 @@ static void on_alert(void *arg, const struct alert *a)
     struct pipeline *p = arg;
 
     p->alerts++;
+    if (p->webhooks) {
+        sink_webhooks_alert(p->webhooks, a);
+    }
     if (sink_stdout_alert(p->out, a) != 0) {
         p->write_failed = 1;
     }
@@ -77,6 +100,9 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
 {
     struct pipeline *p = arg;
 
+    if (p->webhooks) {
+        sink_webhooks_rollout(p->webhooks, ev);
+    }
     if (sink_stdout_rollout(p->out, ev) != 0) {
         p->write_failed = 1;
     }
@@ -147,8 +173,46 @@ static void on_ingest_closed(void *arg)
     (void)arg;
 }
 
+static void on_webhooks_closed(void *arg)
+{
+    (void)arg;
+}
+
+/* Last step: what is not delivered stays in the spool; handles close. */
+static void finish(struct pipeline *p)
+{
+    uv_timer_stop(&p->drain);
+    if (p->webhooks != NULL) {
+        for (size_t i = 0; i < sink_webhooks_count(p->webhooks); i++) {
+            struct sink_webhook_stats st;
+            const char *name;
+
+            sink_webhooks_stats(p->webhooks, i, &name, &st);
+            p->dead += st.dead + st.dropped;
+        }
+        p->undelivered = sink_webhooks_pending(p->webhooks);
+        sink_webhooks_close(p->webhooks, on_webhooks_closed, p);
+        p->webhooks = NULL;
+    }
+    uv_check_stop(&p->flush);
+}
+
+static void on_drain(uv_timer_t *t)
+{
+    struct pipeline *p = t->data;
+
+    if (sink_webhooks_pending(p->webhooks) == 0 || uv_now(&p->loop) >= p->drain_deadline) {
+        finish(p);
+    }
+}
+
+/* End of input or a stop signal: no more reading, then deliveries get up to the drain time. */
 static void close_all(struct pipeline *p)
 {
+    if (p->stopping) {
+        return;
+    }
+    p->stopping = 1;
     if (p->in != NULL) {
         /* ingest frees itself once closed: keep what the exit code needs */
         p->source_errors = ingest_stats(p->in)->source_errors;
@@ -158,8 +222,13 @@ static void close_all(struct pipeline *p)
     uv_signal_stop(&p->sighup);
     uv_signal_stop(&p->sigint);
     uv_signal_stop(&p->sigterm);
-    uv_check_stop(&p->flush);
     uv_timer_stop(&p->heartbeat);
+    if (p->webhooks != NULL && sink_webhooks_pending(p->webhooks) > 0) {
+        p->drain_deadline = uv_now(&p->loop) + p->drain_ms;
+        uv_timer_start(&p->drain, on_drain, 50, 50);
+        return;
+    }
+    finish(p);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum)
@@ -173,6 +242,39 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 static void on_ingest_done(void *arg)
 {
     close_all(arg);
+}
+
+/* The secret for HMAC signatures: the file's content, trailing whitespace removed. */
+static int read_secret(const char *path, char **out, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    char buf[4096];
+    size_t n;
+
+    if (f == NULL) {
+        fprintf(stderr, "rollwatch: --webhook-secret-file: cannot read %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
+                     buf[n - 1] == '\t')) {
+        n--;
+    }
+    if (n == 0 || n == sizeof(buf)) {
+        fprintf(stderr, "rollwatch: --webhook-secret-file: %s is %s\n", path,
+                n == 0 ? "empty" : "larger than 4 KiB");
+        return -1;
+    }
+    *out = malloc(n);
+    if (*out == NULL) {
+        abort();
+    }
+    memcpy(*out, buf, n);
+    memset(buf, 0, sizeof(buf));
+    *len = n;
+    return 0;
 }
 
 static void on_walk_close(uv_handle_t *h, void *arg)
@@ -212,9 +314,21 @@ int cmd_run(int argc, char **argv, int replay)
         {"input", required_argument, NULL, 'i'},   {"output", required_argument, NULL, 'o'},
         {"records", no_argument, NULL, 'R'},       {"max-line", required_argument, NULL, 'm'},
         {"quiet", no_argument, NULL, 'q'},         {"help", no_argument, NULL, 'h'},
+        {"webhook", required_argument, NULL, 'w'}, {"webhook-format", required_argument, NULL, 'f'},
+        {"webhook-secret-file", required_argument, NULL, 's'},
+        {"state-dir", required_argument, NULL, 'd'},
+        {"drain-timeout", required_argument, NULL, 'D'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = replay ? "replay" : "run";
+    struct {
+        const char *url;
+        enum webhook_format fmt;
+    } hooks[32];
+    size_t nhooks = 0;
+    enum webhook_format default_fmt = WEBHOOK_GENERIC;
+    const char *secret_file = NULL, *state_dir = NULL;
+    size_t drain_s = 10;
     struct ingest_opts iopts = {0};
     struct pipeline p;
     struct rule_set *set;
@@ -268,6 +382,45 @@ int cmd_run(int argc, char **argv, int replay)
         case 'q':
             quiet = 1;
             break;
+        case 'w':
+            if (nhooks == sizeof(hooks) / sizeof(hooks[0])) {
+                fprintf(stderr, "rollwatch %s: at most 32 --webhook\n", cmd);
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            hooks[nhooks].url = optarg;
+            hooks[nhooks].fmt = default_fmt;
+            nhooks++;
+            break;
+        case 'f': {
+            enum webhook_format f;
+
+            if (webhook_format_parse(optarg, &f) != 0) {
+                fprintf(stderr, "rollwatch %s: --webhook-format must be generic, slack or "
+                                "alertmanager\n", cmd);
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            if (nhooks > 0) {
+                hooks[nhooks - 1].fmt = f;
+            } else {
+                default_fmt = f;
+            }
+            break;
+        }
+        case 's':
+            secret_file = optarg;
+            break;
+        case 'd':
+            state_dir = optarg;
+            break;
+        case 'D':
+            if (cli_parse_size(optarg, 0, 86400, &drain_s) != 0) {
+                fprintf(stderr, "rollwatch %s: --drain-timeout takes seconds (0 to 86400)\n", cmd);
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            break;
         case 'h':
             fputs(run_help, stdout);
             free(inputs);
@@ -291,11 +444,55 @@ int cmd_run(int argc, char **argv, int replay)
         free(inputs);
         return EXIT_USAGE;
     }
+    if ((secret_file != NULL || state_dir != NULL) && nhooks == 0) {
+        log_at(LOG_WARN, "core", "--webhook-secret-file and --state-dir only matter with --webhook");
+    }
+    uv_loop_init(&p.loop);
+    p.drain_ms = (uint64_t)drain_s * 1000;
+    uv_timer_init(&p.loop, &p.drain);
+    p.drain.data = &p;
+    if (nhooks > 0) {
+        struct sink_webhook_opts wo = {0};
+        char *secret = NULL;
+        size_t secret_len = 0;
+        struct err e;
+
+        if (secret_file != NULL && read_secret(secret_file, &secret, &secret_len) != 0) {
+            rules_set_free(set);
+            free(inputs);
+            uv_close((uv_handle_t *)&p.drain, NULL);
+            uv_run(&p.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&p.loop);
+            return EXIT_USAGE;
+        }
+        wo.state_dir = state_dir;
+        wo.secret = secret;
+        wo.secret_len = secret_len;
+        p.webhooks = sink_webhooks_new(&p.loop, &wo);
+        if (secret != NULL) {
+            memset(secret, 0, secret_len);
+            free(secret);
+        }
+        for (size_t i = 0; i < nhooks; i++) {
+            if (sink_webhooks_add(p.webhooks, hooks[i].url, hooks[i].fmt, &e) != 0) {
+                fprintf(stderr, "rollwatch %s: %s\n", cmd, e.msg);
+                rc = EXIT_USAGE;
+            }
+        }
+        if (rc != EXIT_OK) {
+            sink_webhooks_close(p.webhooks, NULL, NULL);
+            uv_close((uv_handle_t *)&p.drain, NULL);
+            uv_run(&p.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&p.loop);
+            rules_set_free(set);
+            free(inputs);
+            return rc;
+        }
+    }
     parse_init(&p.parser);
     p.out = sink_stdout_new(stdout, fmt, fmt == SINK_FORMAT_TEXT && isatty(1));
     p.engine = rules_engine_new(set, NULL, on_alert, &p);
     rules_engine_on_rollout(p.engine, on_rollout, &p);
-    uv_loop_init(&p.loop);
     p.in = ingest_new(&p.loop, &iopts, on_line, &p);
     for (size_t i = 0; i < ninputs; i++) {
         char *eq = strchr(inputs[i], '=');
@@ -341,6 +538,18 @@ int cmd_run(int argc, char **argv, int replay)
         rc = EXIT_RUNTIME;
     }
     if (p.source_errors > 0) {
+        rc = EXIT_RUNTIME;
+    }
+    if (p.undelivered > 0) {
+        log_at(LOG_ERROR, "core", "deliveries left undelivered count=%zu%s%s", p.undelivered,
+               state_dir ? " (kept in the spool, sent on the next start) state_dir=" : " (lost: no --state-dir)",
+               state_dir ? state_dir : "");
+        rc = EXIT_RUNTIME;
+    }
+    if (p.dead > 0) {
+        log_at(LOG_ERROR, "core", "deliveries rejected or dropped count=%llu%s",
+               (unsigned long long)p.dead,
+               state_dir ? " (see deadletter.ndjson in the state dir)" : "");
         rc = EXIT_RUNTIME;
     }
     if (!quiet) {

@@ -3,6 +3,7 @@
 #define ROLLWATCH_SINK_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct sink__buf {
     char *p; /* owned */
@@ -22,6 +23,71 @@ void sink__json_str(struct sink__buf *b, const char *s, size_t n, int repair);
 
 struct alert;
 struct rollout_event;
+
+/* ---- HTTP POSTs on the uv loop through curl multi (sink_http.c) --------------------------- */
+
+#include <curl/curl.h>
+#include <uv.h>
+
+struct sink__http;
+
+/*
+ * A finished POST: curl_code 0 and the HTTP status, or a transport error (status 0, error
+ * text). retry_after: the Retry-After header, or NULL. response: the body (at most 16 KiB).
+ */
+typedef void (*sink__http_done)(void *arg, int curl_code, long status, const char *retry_after,
+                                const char *error, const char *response, size_t response_len);
+
+struct sink__http *sink__http_new(uv_loop_t *loop);
+
+/*
+ * POSTs body[0..len) to url. Takes ownership of headers and body (malloc'd) on success;
+ * on failure (-1) they stay the caller's and done is never called.
+ */
+int sink__http_post(struct sink__http *h, const char *url, struct curl_slist *headers,
+                    char *body, size_t len, long connect_ms, long total_ms, sink__http_done done,
+                    void *arg);
+size_t sink__http_in_flight(const struct sink__http *h);
+
+/* ---- the delivery spool (sink_spool.c) ----------------------------------------------------- */
+
+struct err;
+
+struct spool_item {
+    struct spool_item *next;
+    char id[48];  /* the delivery id, stable across retries and restarts */
+    char *name;   /* owned: the file in the spool dir, or NULL when kept in memory */
+    char *body;   /* owned: memory-only deliveries */
+    size_t len;
+    int refresh;  /* a re-send of known state (alertmanager): never on disk, not owed */
+};
+
+struct sink__spool {
+    char *dir; /* owned; NULL = memory only */
+    uint64_t next_seq;
+    struct spool_item *head, *tail; /* FIFO */
+    size_t count, max;
+    size_t recovered; /* found on disk at open: left by an earlier run */
+    uint64_t dropped; /* pushed out by the size bound */
+};
+
+/* Opens (creating) dir, queueing what an earlier run left there. dir NULL: memory only. */
+int sink__spool_open(struct sink__spool *sp, const char *dir, size_t max, struct err *e);
+/* Queues a delivery; durable ones are on disk (fsync'd) when this returns. Drops the oldest
+ * when full. */
+int sink__spool_push(struct sink__spool *sp, const char *id, const char *body, size_t len,
+                     int durable);
+/* The body of it, malloc'd. Returns 0 or -1 (the file is gone). */
+int sink__spool_load(struct sink__spool *sp, struct spool_item *it, char **body, size_t *len);
+/* Removes the head (delivered or dead-lettered), file included. */
+void sink__spool_pop(struct sink__spool *sp);
+/* Frees the queue; files stay for the next run. */
+void sink__spool_close(struct sink__spool *sp);
+/* Atomic, durable file write (temp, fsync, rename, fsync dir). Returns 0 or -1 (errno). */
+int sink__write_durable(const char *dir, const char *name, const char *data, size_t len);
+
+/* Abandons transfers in flight (their done is not called), closes handles, then frees. */
+void sink__http_close(struct sink__http *h, void (*closed)(void *), void *arg);
 
 /* A DESIGN §6 {"type":"alert",...} object plus a newline. */
 void sink__alert_json(struct sink__buf *b, const struct alert *a);

@@ -41,4 +41,57 @@ void sink_stdout_free(struct sink_stdout *s);
 /* Parses "json", "text" or "none". Returns 0, or -1. */
 int sink_format_parse(const char *s, enum sink_format *out);
 
+/* ---- webhooks ------------------------------------------------------------------------------- */
+
+#include <stdint.h>
+#include <uv.h>
+
+struct err;
+
+enum webhook_format { WEBHOOK_GENERIC = 0, WEBHOOK_SLACK, WEBHOOK_ALERTMANAGER };
+
+/* Parses "generic", "slack" or "alertmanager". Returns 0, or -1. */
+int webhook_format_parse(const char *s, enum webhook_format *out);
+
+struct sink_webhook_opts {
+    const char *state_dir; /* spool and dead letters here; NULL: memory only (copied) */
+    const char *secret;    /* HMAC key for X-Rollwatch-Signature, or NULL (copied) */
+    size_t secret_len;
+    size_t max_queue;         /* deliveries kept per URL; 0 = 10000 (then the oldest go) */
+    long connect_ms, total_ms; /* 0 = 5 s, 15 s */
+    uint64_t backoff_base_ms, backoff_cap_ms; /* 0 = 500 ms, 60 s */
+    uint64_t resend_ms;       /* alertmanager re-sends; 0 = 60 s */
+};
+
+struct sink_webhook_stats {
+    uint64_t attempts, delivered, retried, dead, dropped;
+    size_t queued;
+};
+
+struct sink_webhooks;
+
+/* A set of webhooks sharing one HTTP client on loop. Never NULL. */
+struct sink_webhooks *sink_webhooks_new(uv_loop_t *loop, const struct sink_webhook_opts *opts);
+
+/*
+ * Adds a URL (http:// or https://) with its format; what an earlier run left in its spool is
+ * sent again. Returns 0, or -1 with e set (bad URL, spool directory not usable).
+ */
+int sink_webhooks_add(struct sink_webhooks *ws, const char *url, enum webhook_format fmt,
+                      struct err *e);
+
+/* Queues a (for a durable spool: on disk when this returns) for every URL. Never blocks on
+ * the network. */
+void sink_webhooks_alert(struct sink_webhooks *ws, const struct alert *a);
+void sink_webhooks_rollout(struct sink_webhooks *ws, const struct rollout_event *ev);
+
+/* Deliveries not yet acknowledged by a 2xx (queued or in flight). */
+size_t sink_webhooks_pending(const struct sink_webhooks *ws);
+size_t sink_webhooks_count(const struct sink_webhooks *ws);
+void sink_webhooks_stats(const struct sink_webhooks *ws, size_t i, const char **name,
+                         struct sink_webhook_stats *st);
+
+/* Stops sending (the spool keeps what is left), closes handles, frees, then calls closed. */
+void sink_webhooks_close(struct sink_webhooks *ws, void (*closed)(void *), void *arg);
+
 #endif
