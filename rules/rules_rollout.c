@@ -75,6 +75,9 @@ struct rollouts {
     char *early_app, *early_release; /* owned */
     /* the release of the rollout under way most recently, for the records of its app */
     char *cur_app, *cur_release; /* owned */
+    /* replaced ones: the record being evaluated may still point at them, freed at the next */
+    char *retired[8];
+    size_t nretired;
 };
 
 static const struct {
@@ -160,6 +163,9 @@ void rules__rollouts_free(struct rollouts *ro)
     free(ro->early_release);
     free(ro->cur_app);
     free(ro->cur_release);
+    for (size_t i = 0; i < ro->nretired; i++) {
+        free(ro->retired[i]);
+    }
     free(ro);
 }
 
@@ -203,10 +209,23 @@ static void set_release(struct rollout *ro, const char *rel)
 }
 
 /* Remembers (or forgets, when release is NULL) the release records of app should carry. */
+static void retire(struct rollouts *all, char *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (all->nretired == sizeof(all->retired) / sizeof(all->retired[0])) {
+        free(all->retired[0]); /* so many changes in one record: the oldest is long unused */
+        memmove(all->retired, all->retired + 1, (all->nretired - 1) * sizeof(char *));
+        all->nretired--;
+    }
+    all->retired[all->nretired++] = s;
+}
+
 static void current(struct rollouts *all, const char *app, const char *release)
 {
-    free(all->cur_app);
-    free(all->cur_release);
+    retire(all, all->cur_app);
+    retire(all, all->cur_release);
     all->cur_app = release ? xstrdup(app) : NULL;
     all->cur_release = release ? xstrdup(release) : NULL;
 }
@@ -216,6 +235,10 @@ void rules__rollouts_label(struct rules_engine *eng, struct record *r)
     struct rollouts *all = eng->rollouts;
     size_t n;
 
+    /* a new record: nothing points at the strings retired during the last one */
+    while (all->nretired > 0) {
+        free(all->retired[--all->nretired]);
+    }
     if (r->release.p != NULL || all->cur_release == NULL) {
         return;
     }
