@@ -215,78 +215,87 @@ static const char *value_text(yajl_val v, char *buf, size_t cap)
     return NULL;
 }
 
-static int alert_matches(const struct got_alert *g, yajl_val want, struct run *run)
+/* How a test's value is compared with what was produced. */
+enum match_mode { MATCH_EQUAL, MATCH_SUBSTRING, MATCH_WORD };
+
+/* The fields of one kind of output object (alert or rollout) a test may name. */
+struct out_kind {
+    const char *what;
+    const char *const *keys;
+    const unsigned char *modes; /* enum match_mode per key */
+    int nkeys;
+};
+
+static const unsigned char alert_modes[A_FIELDS] = {[A_SUMMARY] = MATCH_SUBSTRING,
+                                                    [A_HINT] = MATCH_SUBSTRING};
+static const unsigned char rollout_modes[R_FIELDS] = {[R_DIAGNOSIS] = MATCH_SUBSTRING,
+                                                      [R_FAILURES] = MATCH_WORD};
+static const struct out_kind alert_kind = {"alert", alert_keys, alert_modes, A_FIELDS};
+static const struct out_kind rollout_kind = {"rollout", rollout_keys, rollout_modes, R_FIELDS};
+
+/* Are all the fields want names known for its kind? A typo must fail the test, not match. */
+static int fields_known(const struct out_kind *k, yajl_val want, struct run *run)
 {
     for (size_t i = 0; i < want->u.object.len; i++) {
-        const char *k = want->u.object.keys[i];
-        yajl_val v = want->u.object.values[i];
-        char buf[64];
-        const char *w;
-        int idx = -1;
+        int known = 0;
 
-        for (int a = 0; a < A_FIELDS; a++) {
-            if (strcmp(alert_keys[a], k) == 0) {
-                idx = a;
-            }
+        for (int a = 0; a < k->nkeys; a++) {
+            known |= strcmp(k->keys[a], want->u.object.keys[i]) == 0;
         }
-        if (idx < 0) {
-            failf(run, "unknown alert field \"%s\" in the test", k);
-            return 0;
-        }
-        if (YAJL_IS_NULL(v)) {
-            if (g->f[idx] != NULL) {
-                return 0;
-            }
-            continue;
-        }
-        w = value_text(v, buf, sizeof(buf));
-        if (w == NULL || g->f[idx] == NULL) {
-            return 0;
-        }
-        if (idx == A_SUMMARY || idx == A_HINT ? strstr(g->f[idx], w) == NULL
-                                              : strcmp(g->f[idx], w) != 0) {
+        if (!known) {
+            failf(run, "unknown %s field \"%s\" in the test", k->what, want->u.object.keys[i]);
             return 0;
         }
     }
     return 1;
 }
 
-/* Does the rollout match every field of want (diagnosis: substring; failure: a class seen)? */
-static int rollout_matches(const struct got_rollout *g, yajl_val want, struct run *run)
+/* Do the produced fields have (each field of want; null: absent)? */
+static int fields_match(char *const *have, const struct out_kind *k, yajl_val want,
+                        struct run *run)
 {
     for (size_t i = 0; i < want->u.object.len; i++) {
-        const char *k = want->u.object.keys[i];
+        const char *key = want->u.object.keys[i];
         yajl_val v = want->u.object.values[i];
         char buf[64], pat[80];
         const char *w;
         int idx = -1;
 
-        for (int a = 0; a < R_FIELDS; a++) {
-            if (strcmp(rollout_keys[a], k) == 0) {
+        for (int a = 0; a < k->nkeys; a++) {
+            if (strcmp(k->keys[a], key) == 0) {
                 idx = a;
             }
         }
         if (idx < 0) {
-            failf(run, "unknown rollout field \"%s\" in the test", k);
+            failf(run, "unknown %s field \"%s\" in the test", k->what, key);
             return 0;
         }
         if (YAJL_IS_NULL(v)) {
-            if (g->f[idx] != NULL) {
+            if (have[idx] != NULL) {
                 return 0;
             }
             continue;
         }
         w = value_text(v, buf, sizeof(buf));
-        if (w == NULL || g->f[idx] == NULL) {
+        if (w == NULL || have[idx] == NULL) {
             return 0;
         }
-        if (idx == R_FAILURES) {
-            snprintf(pat, sizeof(pat), " %s ", w);
-            if (strstr(g->f[idx], pat) == NULL) {
+        switch (k->modes[idx]) {
+        case MATCH_SUBSTRING:
+            if (strstr(have[idx], w) == NULL) {
                 return 0;
             }
-        } else if (idx == R_DIAGNOSIS ? strstr(g->f[idx], w) == NULL : strcmp(g->f[idx], w) != 0) {
-            return 0;
+            break;
+        case MATCH_WORD: /* have is " a  b  c " */
+            snprintf(pat, sizeof(pat), " %s ", w);
+            if (strstr(have[idx], pat) == NULL) {
+                return 0;
+            }
+            break;
+        default:
+            if (strcmp(have[idx], w) != 0) {
+                return 0;
+            }
         }
     }
     return 1;
@@ -405,9 +414,12 @@ static void check(struct run *run, yajl_val test)
 
         if (strcmp(key, "records") == 0 && YAJL_IS_ARRAY(v)) {
             check_records(run, v);
-        } else if ((strcmp(key, "alerts") == 0 || strcmp(key, "no_alerts") == 0) &&
+        } else if ((strcmp(key, "alerts") == 0 || strcmp(key, "no_alerts") == 0 ||
+                    strcmp(key, "rollouts") == 0 || strcmp(key, "no_rollouts") == 0) &&
                    YAJL_IS_ARRAY(v)) {
-            int must = key[0] == 'a';
+            int must = strncmp(key, "no_", 3) != 0, alerts = strstr(key, "alerts") != NULL;
+            const struct out_kind *kind = alerts ? &alert_kind : &rollout_kind;
+            size_t n = alerts ? run->nalerts : run->nrollouts;
 
             for (size_t k = 0; k < v->u.array.len; k++) {
                 yajl_val want = v->u.array.values[k];
@@ -417,36 +429,20 @@ static void check(struct run *run, yajl_val test)
                     failf(run, "%s[%zu] must be an object", key, k);
                     return;
                 }
-                for (size_t a = 0; a < run->nalerts; a++) {
-                    hits += alert_matches(&run->alerts[a], want, run);
-                }
-                if (must && hits == 0) {
-                    describe_alerts(run, extra, sizeof(extra));
-                    failf(run, "alerts[%zu]: no alert matches (%zu alerts)%s", k, run->nalerts,
-                          extra);
-                } else if (!must && hits > 0) {
-                    describe_alerts(run, extra, sizeof(extra));
-                    failf(run, "no_alerts[%zu]: %zu alerts match%s", k, hits, extra);
-                }
-            }
-        } else if ((strcmp(key, "rollouts") == 0 || strcmp(key, "no_rollouts") == 0) &&
-                   YAJL_IS_ARRAY(v)) {
-            int must = key[0] == 'r';
-
-            for (size_t k = 0; k < v->u.array.len; k++) {
-                yajl_val want = v->u.array.values[k];
-                size_t hits = 0;
-
-                if (!YAJL_IS_OBJECT(want)) {
-                    failf(run, "%s[%zu] must be an object", key, k);
+                if (!fields_known(kind, want, run)) {
                     return;
                 }
-                for (size_t a = 0; a < run->nrollouts; a++) {
-                    hits += rollout_matches(&run->rollouts[a], want, run);
+                for (size_t a = 0; a < n; a++) {
+                    hits += fields_match(alerts ? run->alerts[a].f : run->rollouts[a].f, kind,
+                                         want, run);
                 }
                 if (must != (hits > 0)) {
-                    describe_rollouts(run, extra, sizeof(extra));
-                    failf(run, "%s[%zu]: %zu rollouts match%s", key, k, hits, extra);
+                    if (alerts) {
+                        describe_alerts(run, extra, sizeof(extra));
+                    } else {
+                        describe_rollouts(run, extra, sizeof(extra));
+                    }
+                    failf(run, "%s[%zu]: %zu %ss match%s", key, k, hits, kind->what, extra);
                 }
             }
         } else if (strcmp(key, "rollout_count") == 0 && YAJL_IS_INTEGER(v)) {

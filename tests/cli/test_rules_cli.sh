@@ -31,6 +31,17 @@ grep -q "20-semantics.json:6:35" "$TMP/err" && pass || fail "replay: rule error 
 "$RW" check-rules --rules "$TMP/nonexistent" >/dev/null 2>&1
 expect_eq "check-rules missing dir" 2 $?
 
+# --- test-rules reports each failing expectation, and exits 1
+"$RW" test-rules --rules "$SRC/rules.d" "$SRC/tests/data/rule-tests-failing" >"$TMP/out" 2>&1
+expect_eq "test-rules failing exit" 1 $?
+expect_eq "test-rules summary" "1 passed, 4 failed" "$(tail -n 1 "$TMP/out")"
+grep -q 'alerts\[0\]: 0 alerts match' "$TMP/out" && pass || fail "test-rules: missing alert not reported"
+grep -q 'no_rollouts\[0\]: 1 rollouts match' "$TMP/out" && pass || fail "test-rules: forbidden rollout not reported"
+grep -q 'line 1: class is absent, expected "crash_loop"' "$TMP/out" && pass || fail "test-rules: record class"
+grep -q 'unknown alert field "clas"' "$TMP/out" && pass || fail "test-rules: typo not reported"
+"$RW" test-rules --rules "$SRC/rules.d" "$TMP/no-such-dir" >/dev/null 2>&1
+expect_eq "test-rules missing dir" 2 $?
+
 # --- replay of the samples: the verdicts a user expects
 R=(--rules "$SRC/rules.d" --app myapp -q)
 "$RW" replay "${R[@]}" "$SRC/examples/deploy-success.log" >"$TMP/success" 2>&1
