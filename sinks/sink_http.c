@@ -327,12 +327,16 @@ void sink__http_close(struct sink__http *h, void (*closed)(void *), void *arg)
     h->closing = 1;
     h->closed = closed;
     h->closed_arg = arg;
-    /* abandon what is in flight: the callers' spool still has it */
+    /* abandon what is in flight (the callers' spool still has it); done is told, so that
+     * its owner can free what it passed along */
     while (h->reqs != NULL) {
         struct http_req *r = h->reqs;
 
         curl_multi_remove_handle(h->multi, r->easy);
         req_unlink(r);
+        if (r->done) {
+            r->done(r->arg, CURLE_ABORTED_BY_CALLBACK, 0, NULL, "abandoned at shutdown", "", 0);
+        }
         req_free(r);
     }
     h->in_flight = 0;

@@ -86,7 +86,8 @@ void sink__spool_close(struct sink__spool *sp);
 /* Atomic, durable file write (temp, fsync, rename, fsync dir). Returns 0 or -1 (errno). */
 int sink__write_durable(const char *dir, const char *name, const char *data, size_t len);
 
-/* Abandons transfers in flight (their done is not called), closes handles, then frees. */
+/* Abandons transfers in flight (their done gets CURLE_ABORTED_BY_CALLBACK, synchronously),
+ * closes handles, then frees. */
 void sink__http_close(struct sink__http *h, void (*closed)(void *), void *arg);
 
 /* A DESIGN §6 {"type":"alert",...} object plus a newline. */
