@@ -6,7 +6,7 @@ JOBS       ?= 2
 # JSON), python3 (scripted HTTP receivers), curl and a real Alertmanager.
 DEB_PACKAGES = cmake make gcc pkg-config libuv1-dev libyajl-dev libpcre2-dev \
                libcurl4-openssl-dev libssl-dev libcmocka-dev jq python3 curl \
-               prometheus-alertmanager
+               prometheus-alertmanager prometheus
 SAMPLES = examples/deploy-success.log examples/deploy-rollback.log \
           examples/deploy-crashloop.log examples/kubectl-service.log
 

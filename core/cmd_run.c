@@ -1,5 +1,6 @@
 /* rollwatch run / replay: ingest -> parse -> rules -> stdout, with SIGHUP reload of the rules. */
 #include <errno.h>
+#include <time.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "parse.h"
 #include "rules.h"
 #include "sinks.h"
+#include "wire_metrics.h"
 
 static const char run_help[] =
     "Usage: rollwatch [run] [OPTIONS] [FILE...]\n"
@@ -40,6 +42,10 @@ static const char run_help[] =
     "  --state-dir DIR      spool webhook deliveries here (kept until a 2xx, sent again after a\n"
     "                       restart) and the dead-letter file; without it, memory only\n"
     "  --drain-timeout S    how long the end of input or SIGTERM waits for deliveries (default 10)\n"
+    "  --metrics-listen [ADDR:]PORT  serve Prometheus /metrics and /healthz (ADDR 127.0.0.1 if\n"
+    "                       not given)\n"
+    "  --metrics-interval S also print a {\"type\":\"metrics\"} snapshot every S seconds (and at\n"
+    "                       the end), to stdout and generic webhooks\n"
     "  -q, --quiet          no summary on stderr at the end\n"
     "  -h, --help           this help\n"
     "\n"
@@ -75,6 +81,10 @@ struct pipeline {
     uint64_t last_event_wall_ms;
     uv_signal_t sighup, sigint, sigterm;
     struct sink_webhooks *webhooks; /* NULL without --webhook */
+    struct wire_metrics metrics;    /* .m NULL without --metrics-* */
+    struct sink_metrics_server *metrics_srv;
+    uv_timer_t snapshot;
+    uint64_t snapshot_ms;
     uv_timer_t drain;
     uint64_t drain_deadline;
     uint64_t drain_ms;
@@ -88,6 +98,9 @@ static void on_alert(void *arg, const struct alert *a)
     struct pipeline *p = arg;
 
     p->alerts++;
+    if (p->metrics.m) {
+        wire_metrics_alert(&p->metrics, a);
+    }
     if (p->webhooks) {
         sink_webhooks_alert(p->webhooks, a);
     }
@@ -100,6 +113,9 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
 {
     struct pipeline *p = arg;
 
+    if (p->metrics.m) {
+        wire_metrics_rollout(&p->metrics, ev);
+    }
     if (p->webhooks) {
         sink_webhooks_rollout(p->webhooks, ev);
     }
@@ -122,6 +138,9 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
         p->have_event = 1;
     }
     rules_eval(p->engine, &rec);
+    if (p->metrics.m) {
+        wire_metrics_record(&p->metrics, &rec);
+    }
     if (p->records && sink_stdout_record(p->out, &rec) != 0) {
         p->write_failed = 1;
     }
@@ -178,10 +197,36 @@ static void on_webhooks_closed(void *arg)
     (void)arg;
 }
 
+/* A metrics snapshot line to stdout and the generic webhooks. */
+static void snapshot(struct pipeline *p)
+{
+    struct timespec now;
+    size_t len;
+    char *json;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    json = metrics_render_json(p->metrics.m, (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec,
+                               &len);
+    if (sink_stdout_raw(p->out, json, len) != 0) {
+        p->write_failed = 1;
+    }
+    if (p->webhooks) {
+        sink_webhooks_raw(p->webhooks, json, len);
+    }
+    free(json);
+}
+
+static void on_snapshot(uv_timer_t *t)
+{
+    snapshot(t->data);
+}
+
 /* Last step: what is not delivered stays in the spool; handles close. */
 static void finish(struct pipeline *p)
 {
     uv_timer_stop(&p->drain);
+    sink_metrics_server_close(p->metrics_srv);
+    p->metrics_srv = NULL;
     if (p->webhooks != NULL) {
         for (size_t i = 0; i < sink_webhooks_count(p->webhooks); i++) {
             struct sink_webhook_stats st;
@@ -223,6 +268,10 @@ static void close_all(struct pipeline *p)
     uv_signal_stop(&p->sigint);
     uv_signal_stop(&p->sigterm);
     uv_timer_stop(&p->heartbeat);
+    uv_timer_stop(&p->snapshot);
+    if (p->snapshot_ms > 0) {
+        snapshot(p); /* the final counts */
+    }
     if (p->webhooks != NULL && sink_webhooks_pending(p->webhooks) > 0) {
         p->drain_deadline = uv_now(&p->loop) + p->drain_ms;
         uv_timer_start(&p->drain, on_drain, 50, 50);
@@ -318,6 +367,8 @@ int cmd_run(int argc, char **argv, int replay)
         {"webhook-secret-file", required_argument, NULL, 's'},
         {"state-dir", required_argument, NULL, 'd'},
         {"drain-timeout", required_argument, NULL, 'D'},
+        {"metrics-listen", required_argument, NULL, 'L'},
+        {"metrics-interval", required_argument, NULL, 'I'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = replay ? "replay" : "run";
@@ -327,8 +378,8 @@ int cmd_run(int argc, char **argv, int replay)
     } hooks[32];
     size_t nhooks = 0;
     enum webhook_format default_fmt = WEBHOOK_GENERIC;
-    const char *secret_file = NULL, *state_dir = NULL;
-    size_t drain_s = 10;
+    const char *secret_file = NULL, *state_dir = NULL, *metrics_listen = NULL;
+    size_t drain_s = 10, interval_s = 0;
     struct ingest_opts iopts = {0};
     struct pipeline p;
     struct rule_set *set;
@@ -414,6 +465,17 @@ int cmd_run(int argc, char **argv, int replay)
         case 'd':
             state_dir = optarg;
             break;
+        case 'L':
+            metrics_listen = optarg;
+            break;
+        case 'I':
+            if (cli_parse_size(optarg, 1, 86400, &interval_s) != 0) {
+                fprintf(stderr, "rollwatch %s: --metrics-interval takes seconds (1 to 86400)\n",
+                        cmd);
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            break;
         case 'D':
             if (cli_parse_size(optarg, 0, 86400, &drain_s) != 0) {
                 fprintf(stderr, "rollwatch %s: --drain-timeout takes seconds (0 to 86400)\n", cmd);
@@ -490,6 +552,24 @@ int cmd_run(int argc, char **argv, int replay)
         }
     }
     parse_init(&p.parser);
+    uv_timer_init(&p.loop, &p.snapshot);
+    p.snapshot.data = &p;
+    if (metrics_listen != NULL || interval_s > 0) {
+        struct err e;
+
+        wire_metrics_init(&p.metrics, ROLLWATCH_VERSION, parse_stats(&p.parser));
+        p.metrics.webhooks = p.webhooks;
+        if (metrics_listen != NULL &&
+            (p.metrics_srv = sink_metrics_server_start(&p.loop, metrics_listen, p.metrics.m, &e)) ==
+                NULL) {
+            fprintf(stderr, "rollwatch %s: %s\n", cmd, e.msg);
+            rc = EXIT_USAGE;
+        }
+        p.snapshot_ms = (uint64_t)interval_s * 1000;
+        if (p.snapshot_ms > 0) {
+            uv_timer_start(&p.snapshot, on_snapshot, p.snapshot_ms, p.snapshot_ms);
+        }
+    }
     p.out = sink_stdout_new(stdout, fmt, fmt == SINK_FORMAT_TEXT && isatty(1));
     p.engine = rules_engine_new(set, NULL, on_alert, &p);
     rules_engine_on_rollout(p.engine, on_rollout, &p);
@@ -525,7 +605,11 @@ int cmd_run(int argc, char **argv, int replay)
     uv_signal_start(&p.sighup, on_sighup, SIGHUP);
     uv_signal_start(&p.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&p.sigterm, on_stop_signal, SIGTERM);
-    ingest_start(p.in, on_ingest_done);
+    if (rc == EXIT_OK) {
+        ingest_start(p.in, on_ingest_done);
+    } else {
+        close_all(&p); /* set-up failed (the metrics port): read nothing, just clean up */
+    }
     uv_run(&p.loop, UV_RUN_DEFAULT);
     uv_walk(&p.loop, on_walk_close, NULL);
     uv_run(&p.loop, UV_RUN_DEFAULT);
@@ -552,11 +636,14 @@ int cmd_run(int argc, char **argv, int replay)
                state_dir ? " (see deadletter.ndjson in the state dir)" : "");
         rc = EXIT_RUNTIME;
     }
-    if (!quiet) {
+    if (!quiet && rc != EXIT_USAGE) {
         summary(&p);
     }
     sink_stdout_free(p.out);
     rules_engine_free(p.engine);
+    if (p.metrics.m) {
+        wire_metrics_free(&p.metrics);
+    }
     free(inputs);
     return rc;
 }

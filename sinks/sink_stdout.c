@@ -298,6 +298,14 @@ int sink_stdout_rollout(struct sink_stdout *s, const struct rollout_event *ev)
     return maybe_flush(s);
 }
 
+int sink_stdout_raw(struct sink_stdout *s, const char *text, size_t len)
+{
+    if (s->fmt != SINK_FORMAT_NONE) {
+        sink__buf_add(&s->buf, text, len);
+    }
+    return maybe_flush(s);
+}
+
 int sink_stdout_flush(struct sink_stdout *s)
 {
     if (s->buf.len > 0 && !s->failed) {

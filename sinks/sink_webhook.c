@@ -715,6 +715,19 @@ void sink_webhooks_rollout(struct sink_webhooks *ws, const struct rollout_event 
     sink__buf_free(&b);
 }
 
+void sink_webhooks_raw(struct sink_webhooks *ws, const char *json, size_t len)
+{
+    while (len > 0 && json[len - 1] == '\n') {
+        len--;
+    }
+    for (size_t i = 0; i < ws->n; i++) {
+        /* metric snapshots are JSON for JSON receivers; chat and Alertmanager do not want them */
+        if (ws->hooks[i]->fmt == WEBHOOK_GENERIC) {
+            enqueue(ws->hooks[i], json, len, 1);
+        }
+    }
+}
+
 size_t sink_webhooks_pending(const struct sink_webhooks *ws)
 {
     size_t n = 0;

@@ -94,4 +94,55 @@ void sink_webhooks_stats(const struct sink_webhooks *ws, size_t i, const char **
 /* Stops sending (the spool keeps what is left), closes handles, frees, then calls closed. */
 void sink_webhooks_close(struct sink_webhooks *ws, void (*closed)(void *), void *arg);
 
+/* ---- metrics --------------------------------------------------------------------------------- */
+
+enum metric_type { METRIC_COUNTER = 0, METRIC_GAUGE, METRIC_HISTOGRAM };
+
+struct metrics;
+struct metric_family;
+
+/* Called before every render, to refresh values kept elsewhere (queue depths, counters). */
+typedef void (*metrics_collect_cb)(void *arg, struct metrics *m);
+
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+void metrics_on_collect(struct metrics *m, metrics_collect_cb cb, void *arg);
+
+/*
+ * Registers a family. labels: NULL-terminated names (at most 4, copied). Histograms take
+ * ascending upper bounds (copied). Families render in registration order.
+ */
+struct metric_family *metrics_family(struct metrics *m, const char *name, const char *help,
+                                     enum metric_type type, const char *const *labels,
+                                     const double *bounds, size_t nbounds);
+
+/*
+ * Updates the series with these label values (one slice per label; absent = ""). A family
+ * keeps at most 5000 series: updates to further ones are dropped (and counted).
+ */
+void metrics_add(struct metric_family *f, const struct slice *values, double v);
+void metrics_set(struct metric_family *f, const struct slice *values, double v);
+void metrics_observe(struct metric_family *f, const struct slice *values, double v);
+
+/* Prometheus text exposition 0.0.4; malloc'd, NUL-terminated, *len without the NUL. */
+char *metrics_render_text(struct metrics *m, size_t *len);
+/* {"type":"metrics","at":...,"metrics":{name:[{"labels":{..},"value":N},..]}} plus newline. */
+char *metrics_render_json(struct metrics *m, int64_t at_ns, size_t *len);
+
+struct sink_metrics_server;
+
+/*
+ * Serves GET /metrics and /healthz on listen ("[ADDR:]PORT"; no ADDR means 127.0.0.1;
+ * "[::1]:PORT" for IPv6) from m (borrowed). Returns NULL with e set on a bad address or a
+ * failed bind.
+ */
+struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const char *listen,
+                                                      struct metrics *m, struct err *e);
+/* Closes the listener and every connection, then frees. */
+void sink_metrics_server_close(struct sink_metrics_server *srv);
+
+/* A snapshot line (metrics_render_json) to stdout / to every webhook with a JSON body. */
+int sink_stdout_raw(struct sink_stdout *s, const char *text, size_t len);
+void sink_webhooks_raw(struct sink_webhooks *ws, const char *json, size_t len);
+
 #endif
