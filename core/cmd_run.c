@@ -17,20 +17,24 @@
 #include "rules.h"
 #include "sinks.h"
 #include "wire_metrics.h"
+#include "xmalloc.h"
 
 static const char run_help[] =
     "Usage: rollwatch [run] [OPTIONS] [FILE...]\n"
     "       rollwatch replay [OPTIONS] FILE...\n"
     "\n"
-    "run reads Convox / Kubernetes logs (no FILE or '-': standard input), classifies pod\n"
-    "failures and prints alerts. replay does the same for stored logs and exits at the end.\n"
-    "Every window and deadline runs on the logs' own event time, so both give the same alerts.\n"
-    "(Following growing files like tail -F, webhooks and metrics come in later versions.)\n"
+    "run reads Convox / Kubernetes logs, classifies pod failures, follows rollouts and prints\n"
+    "alerts. It follows FILEs (and globs) like tail -F: rotation by rename, truncation,\n"
+    "deletion and re-creation, files that appear later; no FILE or '-' reads standard input.\n"
+    "replay does the same for stored logs, read to their end, then exits. Every window and\n"
+    "deadline runs on the logs' own event time, so both give the same alerts.\n"
     "\n"
     "Options:\n"
     "  --rules DIR          rule files (default ./rules.d when present, else " ROLLWATCH_RULES_DIR ")\n"
     "  --app NAME           label lines with app NAME (Convox lines do not carry it)\n"
     "  --input APP=PATH     read PATH and label its lines with APP (repeatable)\n"
+    "  --from-start         run: read what followed files already hold (default: from their\n"
+    "                       end, like tail -F; a saved offset in --state-dir wins)\n"
     "  --output FMT         json (NDJSON; default when stdout is not a terminal), text, none\n"
     "  --records            also print every record with its event and class tags\n"
     "  --max-line BYTES     cut longer lines to BYTES (default 65536)\n"
@@ -39,8 +43,9 @@ static const char run_help[] =
     "                       --webhook before it (or, given first, to all)\n"
     "  --webhook-secret-file FILE  sign deliveries: X-Rollwatch-Signature: t=<unix>,v1=<hex\n"
     "                       HMAC-SHA256(secret, t \".\" body)>\n"
-    "  --state-dir DIR      spool webhook deliveries here (kept until a 2xx, sent again after a\n"
-    "                       restart) and the dead-letter file; without it, memory only\n"
+    "  --state-dir DIR      offsets of followed files (a restart resumes where it stopped: no\n"
+    "                       line lost, none twice), the webhook spool (kept until a 2xx, sent\n"
+    "                       again after a restart) and the dead-letter file\n"
     "  --drain-timeout S    how long the end of input or SIGTERM waits for deliveries (default 10)\n"
     "  --metrics-listen [ADDR:]PORT  serve Prometheus /metrics and /healthz (ADDR 127.0.0.1 if\n"
     "                       not given)\n"
@@ -67,7 +72,8 @@ struct pipeline {
     struct parser parser;
     struct rules_engine *engine;
     struct sink_stdout *out;
-    struct ingest *in;
+    struct ingest *in;            /* stdin and replay's files, read to their end; may be NULL */
+    struct ingest_follow *follow; /* run's files, followed; may be NULL */
     const char *rules_path;
     int records;
     int write_failed;
@@ -264,6 +270,10 @@ static void close_all(struct pipeline *p)
         ingest_close(p->in, on_ingest_closed, p);
         p->in = NULL;
     }
+    if (p->follow != NULL) {
+        ingest_follow_close(p->follow); /* saves the offsets of what was processed */
+        p->follow = NULL;
+    }
     uv_signal_stop(&p->sighup);
     uv_signal_stop(&p->sigint);
     uv_signal_stop(&p->sigterm);
@@ -290,7 +300,12 @@ static void on_stop_signal(uv_signal_t *h, int signum)
 
 static void on_ingest_done(void *arg)
 {
-    close_all(arg);
+    struct pipeline *p = arg;
+
+    if (p->follow != NULL) {
+        return; /* stdin ended, but followed files go on until a signal */
+    }
+    close_all(p);
 }
 
 /* The secret for HMAC signatures: the file's content, trailing whitespace removed. */
@@ -369,6 +384,7 @@ int cmd_run(int argc, char **argv, int replay)
         {"drain-timeout", required_argument, NULL, 'D'},
         {"metrics-listen", required_argument, NULL, 'L'},
         {"metrics-interval", required_argument, NULL, 'I'},
+        {"from-start", no_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = replay ? "replay" : "run";
@@ -380,6 +396,7 @@ int cmd_run(int argc, char **argv, int replay)
     enum webhook_format default_fmt = WEBHOOK_GENERIC;
     const char *secret_file = NULL, *state_dir = NULL, *metrics_listen = NULL;
     size_t drain_s = 10, interval_s = 0;
+    int from_start = 0;
     struct ingest_opts iopts = {0};
     struct pipeline p;
     struct rule_set *set;
@@ -468,6 +485,9 @@ int cmd_run(int argc, char **argv, int replay)
         case 'L':
             metrics_listen = optarg;
             break;
+        case 'S':
+            from_start = 1;
+            break;
         case 'I':
             if (cli_parse_size(optarg, 1, 86400, &interval_s) != 0) {
                 fprintf(stderr, "rollwatch %s: --metrics-interval takes seconds (1 to 86400)\n",
@@ -506,8 +526,8 @@ int cmd_run(int argc, char **argv, int replay)
         free(inputs);
         return EXIT_USAGE;
     }
-    if ((secret_file != NULL || state_dir != NULL) && nhooks == 0) {
-        log_at(LOG_WARN, "core", "--webhook-secret-file and --state-dir only matter with --webhook");
+    if (secret_file != NULL && nhooks == 0) {
+        log_at(LOG_WARN, "core", "--webhook-secret-file only matters with --webhook");
     }
     uv_loop_init(&p.loop);
     p.drain_ms = (uint64_t)drain_s * 1000;
@@ -573,22 +593,55 @@ int cmd_run(int argc, char **argv, int replay)
     p.out = sink_stdout_new(stdout, fmt, fmt == SINK_FORMAT_TEXT && isatty(1));
     p.engine = rules_engine_new(set, NULL, on_alert, &p);
     rules_engine_on_rollout(p.engine, on_rollout, &p);
-    p.in = ingest_new(&p.loop, &iopts, on_line, &p);
-    for (size_t i = 0; i < ninputs; i++) {
-        char *eq = strchr(inputs[i], '=');
+    {
+        /* replay reads everything to its end; run follows files and reads stdin */
+        int nstdin = 0, nfollow = 0;
 
-        *eq = '\0';
-        ingest_add(p.in, eq + 1, inputs[i]);
-        *eq = '=';
-    }
-    for (int i = optind; i < argc; i++) {
-        ingest_add(p.in, argv[i], app);
-    }
-    if (optind >= argc && ninputs == 0) {
-        if (isatty(0)) {
-            fprintf(stderr, "rollwatch: reading logs from the terminal (Ctrl-D ends; --help)\n");
+        p.in = ingest_new(&p.loop, &iopts, on_line, &p);
+        if (!replay) {
+            struct ingest_follow_opts fo = {0};
+
+            fo.max_line = iopts.max_line;
+            fo.state_dir = state_dir;
+            fo.from_start = from_start;
+            p.follow = ingest_follow_new(&p.loop, &fo, on_line, &p);
         }
-        ingest_add(p.in, "-", app);
+        for (size_t i = 0; i < ninputs + (size_t)(argc - optind); i++) {
+            char *spec = i < ninputs ? inputs[i] : argv[optind + (int)(i - ninputs)];
+            char *eq = i < ninputs ? strchr(spec, '=') : NULL;
+            const char *path = eq ? eq + 1 : spec, *label = app;
+            char *app_copy = NULL;
+
+            if (eq != NULL) {
+                app_copy = xstrndup(spec, (size_t)(eq - spec));
+                label = app_copy;
+            }
+            if (replay || strcmp(path, "-") == 0) {
+                ingest_add(p.in, path, label);
+                nstdin++;
+            } else {
+                ingest_follow_add(p.follow, path, label);
+                nfollow++;
+            }
+            free(app_copy);
+        }
+        if (nstdin == 0 && nfollow == 0) {
+            if (isatty(0)) {
+                fprintf(stderr, "rollwatch: reading logs from the terminal (Ctrl-D ends; --help)\n");
+            }
+            ingest_add(p.in, "-", app);
+            nstdin++;
+        }
+        if (nfollow == 0 && p.follow != NULL) {
+            ingest_follow_close(p.follow);
+            p.follow = NULL;
+        } else if (p.follow != NULL && ingest_follow_start(p.follow) != 0) {
+            rc = EXIT_RUNTIME;
+        }
+        if (nstdin == 0) {
+            ingest_close(p.in, on_ingest_closed, &p);
+            p.in = NULL;
+        }
     }
     uv_timer_init(&p.loop, &p.heartbeat);
     p.heartbeat.data = &p;
@@ -606,7 +659,9 @@ int cmd_run(int argc, char **argv, int replay)
     uv_signal_start(&p.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&p.sigterm, on_stop_signal, SIGTERM);
     if (rc == EXIT_OK) {
-        ingest_start(p.in, on_ingest_done);
+        if (p.in != NULL) {
+            ingest_start(p.in, on_ingest_done);
+        }
     } else {
         close_all(&p); /* set-up failed (the metrics port): read nothing, just clean up */
     }

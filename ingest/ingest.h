@@ -57,4 +57,31 @@ const struct ingest_stats *ingest_stats(const struct ingest *in);
  */
 void ingest_close(struct ingest *in, void (*closed)(void *arg), void *arg);
 
+/* ---- following files like tail -F (ingest_follow.c) ---------------------------------------- */
+
+struct ingest_follow_opts {
+    size_t max_line;       /* 0 = default */
+    const char *state_dir; /* offsets.json here (copied); NULL: no resume */
+    int from_start;        /* files present at start-up are read from 0, not from their end */
+};
+
+struct ingest_follow_stats {
+    uint64_t bytes, lines, opened, rotated, truncated;
+};
+
+struct ingest_follow;
+
+/* A follower on loop; lines go to on_line. Never NULL. */
+struct ingest_follow *ingest_follow_new(uv_loop_t *loop, const struct ingest_follow_opts *opts,
+                                        ingest_line_cb on_line, void *arg);
+/* Follows a path or a glob (files that match later are picked up); app labels its lines. */
+int ingest_follow_add(struct ingest_follow *in, const char *pattern, const char *app);
+/* Loads saved offsets, starts watching. Returns 0, or -1 (state dir unusable). */
+int ingest_follow_start(struct ingest_follow *in);
+/* Writes the offsets now (durably). */
+void ingest_follow_save(struct ingest_follow *in);
+const struct ingest_follow_stats *ingest_follow_stats(const struct ingest_follow *in);
+/* Saves the offsets, stops, closes handles; frees itself once libuv has released them. */
+void ingest_follow_close(struct ingest_follow *in);
+
 #endif

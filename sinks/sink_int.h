@@ -83,8 +83,6 @@ int sink__spool_load(struct sink__spool *sp, struct spool_item *it, char **body,
 void sink__spool_pop(struct sink__spool *sp);
 /* Frees the queue; files stay for the next run. */
 void sink__spool_close(struct sink__spool *sp);
-/* Atomic, durable file write (temp, fsync, rename, fsync dir). Returns 0 or -1 (errno). */
-int sink__write_durable(const char *dir, const char *name, const char *data, size_t len);
 
 /* Abandons transfers in flight (their done gets CURLE_ABORTED_BY_CALLBACK, synchronously),
  * closes handles, then frees. */

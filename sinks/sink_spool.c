@@ -13,78 +13,12 @@
 #include <unistd.h>
 
 #include "err.h"
+#include "fsutil.h"
 #include "log.h"
 #include "sink_int.h"
 #include "xmalloc.h"
 
 #define SPOOL_MAX_FILE (4 * 1024 * 1024)
-
-static int mkdir_p(const char *path)
-{
-    char tmp[4096];
-    size_t n = strlen(path);
-
-    if (n == 0 || n >= sizeof(tmp)) {
-        return -1;
-    }
-    memcpy(tmp, path, n + 1);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(tmp, 0700) != 0 && errno != EEXIST) {
-                return -1;
-            }
-            *p = '/';
-        }
-    }
-    return mkdir(tmp, 0700) != 0 && errno != EEXIST ? -1 : 0;
-}
-
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc;
-
-    if (fd < 0) {
-        return -1;
-    }
-    rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* Writes data to dir/name atomically and durably: temp file, fsync, rename, fsync dir. */
-int sink__write_durable(const char *dir, const char *name, const char *data, size_t len)
-{
-    char tmp[4096], path[4096];
-    int fd;
-    size_t off = 0;
-
-    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name);
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        return -1;
-    }
-    while (off < len) {
-        ssize_t w = write(fd, data + off, len - off);
-
-        if (w < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            close(fd);
-            unlink(tmp);
-            return -1;
-        }
-        off += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        return -1;
-    }
-    return fsync_dir(dir);
-}
 
 static int spool_name(const struct dirent *e)
 {
@@ -116,7 +50,7 @@ int sink__spool_open(struct sink__spool *sp, const char *dir, size_t max, struct
     if (dir == NULL) {
         return 0;
     }
-    if (mkdir_p(dir) != 0) {
+    if (fs_mkdir_p(dir) != 0) {
         err_set(e, "cannot create spool directory %s: %s", dir, strerror(errno));
         return -1;
     }
@@ -199,7 +133,7 @@ int sink__spool_push(struct sink__spool *sp, const char *id, const char *body, s
         char name[128];
 
         snprintf(name, sizeof(name), "%020llu-%s.json", (unsigned long long)sp->next_seq++, id);
-        if (sink__write_durable(sp->dir, name, body, len) != 0) {
+        if (fs_write_durable(sp->dir, name, body, len) != 0) {
             log_at(LOG_ERROR, "sinks", "cannot spool a delivery, keeping it in memory: %s dir=%s",
                    strerror(errno), sp->dir);
         } else {

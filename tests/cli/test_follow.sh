@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Following files like tail -F, with real files rotated by the test while rollwatch runs:
+# rename, copytruncate, delete and re-create, globs, a busy file next to a quiet one, and resume
+# after SIGTERM and kill -9 with the same state dir. Every numbered line must be seen once.
+RW=$1
+SRC=$2
+. "$(dirname "$0")/lib.sh"
+R=(--rules "$SRC/rules.d" --app myapp -q --records --output json)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+
+seen() { # seen OUT...: the numbered lines in rollwatch's records, one per line
+    cat "$@" | grep -o '"message":"seq [0-9]*' | awk '{ print $2 }'
+}
+wait_count() { # wait_count N OUT...: until N numbered lines came out (10 s at most)
+    local n=$1
+    shift
+    for _ in $(seq 200); do
+        [ "$(seen "$@" | wc -l)" -ge "$n" ] && return 0
+        sleep 0.05
+    done
+    return 1
+}
+check_once() { # check_once WHAT N OUT...: lines 1..N each exactly once
+    local what=$1 n=$2
+    shift 2
+    seen "$@" | sort >"$TMP/seen"
+    seq 1 "$n" | sort >"$TMP/want"
+    if cmp -s "$TMP/seen" "$TMP/want"; then
+        pass
+    else
+        comm -23 "$TMP/want" "$TMP/seen" | sort -n | head -3 >&2; comm -23 "$TMP/want" "$TMP/seen" | sort -n | tail -2 >&2
+        fail "$what: $(comm -23 "$TMP/want" "$TMP/seen" | wc -l) missing, $(uniq -d "$TMP/seen" | wc -l) twice, of $n"
+    fi
+}
+
+# --- 10,000 lines through rename, copytruncate and delete + re-create
+D="$TMP/rot"
+mkdir -p "$D"
+"$RW" run "${R[@]}" "$D/app.log" >"$TMP/rot.out" 2>"$TMP/rot.err" &
+PIDS+=($!)
+sleep 0.3
+n=0
+write() { # write COUNT: the next COUNT numbered lines
+    local end=$((n + $1))
+    while [ $n -lt $end ]; do n=$((n + 1)); echo "seq $n payload"; done >>"$D/app.log"
+}
+write 2500
+mv "$D/app.log" "$D/app.log.1"      # rename rotation, with a late line in the old file
+write 0
+n=$((n + 1)); echo "seq $n late writer" >>"$D/app.log.1"
+write 2499
+wait_count "$n" "$TMP/rot.out" || true
+cp "$D/app.log" "$D/app.log.2"      # copytruncate, once everything was read
+: >"$D/app.log"
+write 2500
+wait_count "$n" "$TMP/rot.out" || true
+rm "$D/app.log"                     # delete and re-create
+sleep 0.4
+write 2500
+wait_count "$n" "$TMP/rot.out"
+expect_eq "rotation: lines written" 10000 "$n"
+check_once "rotation: 10,000 lines through rename, copytruncate, delete" 10000 "$TMP/rot.out"
+grep -q 'file truncated' "$TMP/rot.err" && pass || fail "truncation not logged"
+grep -q 'file rotated\|removed or renamed' "$TMP/rot.err" && pass || fail "rotation not logged"
+kill -TERM "${PIDS[0]}"
+wait "${PIDS[0]}"
+expect_eq "rotation: SIGTERM exit" 0 $?
+
+# --- a glob picks up files that appear later (from their start); a busy file does not
+#     starve a quiet one
+G="$TMP/glob"
+mkdir -p "$G"
+echo "seq 0 existing, before start" >"$G/a.log"
+"$RW" run "${R[@]}" "$G/*.log" >"$TMP/glob.out" 2>"$TMP/glob.err" &
+gpid=$!
+PIDS+=($gpid)
+sleep 0.3
+# a keeps growing (1 MB every 50 ms for 2 s) while b gets its one line
+(for _ in $(seq 40); do head -c 1000000 /dev/zero | tr '\0' 'x' | fold -w 199; sleep 0.05; done >>"$G/a.log") &
+writer=$!
+sleep 0.5
+echo "seq 1 in a new file" >"$G/b.log"
+wait $writer
+wait_count 1 "$TMP/glob.out"
+expect_eq "glob: the new file read from its start" "1" "$(seen "$TMP/glob.out" | tr '\n' ' ' | sed 's/ $//')"
+sleep 1
+kill -TERM $gpid
+wait $gpid
+b_at=$(grep -n '"message":"seq 1 in a new file' "$TMP/glob.out" | cut -d: -f1)
+total=$(wc -l <"$TMP/glob.out")
+# b's line must not wait behind the rest of a: well before the end of the output
+[ -n "$b_at" ] && [ "$b_at" -lt $((total * 3 / 4)) ] && pass || fail "the quiet file waited for the busy one ($b_at of $total)"
+
+# --- resume: SIGTERM, then kill -9, with the same state dir: exactly once across runs
+S="$TMP/resume"
+mkdir -p "$S"
+: >"$S/app.log"
+n=0
+D="$S"
+"$RW" run "${R[@]}" --state-dir "$S/state" "$S/app.log" >"$TMP/r1.out" 2>/dev/null &
+p1=$!
+PIDS+=($p1)
+sleep 0.3
+write 300
+wait_count 300 "$TMP/r1.out"
+kill -TERM $p1
+wait $p1
+write 300 # while stopped
+"$RW" run "${R[@]}" --state-dir "$S/state" "$S/app.log" >"$TMP/r2.out" 2>"$TMP/r2.err" &
+p2=$!
+PIDS+=($p2)
+wait_count 600 "$TMP/r1.out" "$TMP/r2.out"
+grep -q 'resuming at the saved offset' "$TMP/r2.err" && pass || fail "no resume log"
+write 300
+wait_count 900 "$TMP/r1.out" "$TMP/r2.out"
+sleep 0.5 # offsets are saved within 200 ms of a read
+kill -9 $p2
+wait $p2 2>/dev/null
+write 300 # while dead
+"$RW" run "${R[@]}" --state-dir "$S/state" "$S/app.log" >"$TMP/r3.out" 2>/dev/null &
+p3=$!
+PIDS+=($p3)
+wait_count 1200 "$TMP/r1.out" "$TMP/r2.out" "$TMP/r3.out"
+sleep 0.3
+kill -TERM $p3
+wait $p3
+check_once "resume: 1,200 lines over SIGTERM and kill -9 restarts" 1200 "$TMP/r1.out" "$TMP/r2.out" "$TMP/r3.out"
+
+# a file replaced while stopped (new inode, other bytes): read from the start, with a warning
+mv "$S/app.log" "$S/app.log.old"
+printf 'seq 1 replaced\nseq 2 replaced\n' >"$S/app.log"
+"$RW" run "${R[@]}" --state-dir "$S/state" "$S/app.log" >"$TMP/r4.out" 2>"$TMP/r4.err" &
+p4=$!
+PIDS+=($p4)
+wait_count 2 "$TMP/r4.out"
+kill -TERM $p4
+wait $p4
+expect_eq "replaced file: read from 0" "1 2" "$(seen "$TMP/r4.out" | tr '\n' ' ' | sed 's/ $//')"
+grep -q 'does not fit this file' "$TMP/r4.err" && pass || fail "replaced file: no warning"
+
+# --- without a state dir a file that exists is followed from its end (like tail -F), or from
+#     its start with --from-start
+printf 'seq 1 old\n' >"$TMP/t.log"
+"$RW" run "${R[@]}" "$TMP/t.log" >"$TMP/t1.out" 2>/dev/null &
+t1=$!
+PIDS+=($t1)
+sleep 0.3
+printf 'seq 2 new\n' >>"$TMP/t.log"
+wait_count 1 "$TMP/t1.out"
+kill -TERM $t1
+wait $t1
+expect_eq "tail -F start" "2" "$(seen "$TMP/t1.out" | tr '\n' ' ' | sed 's/ $//')"
+"$RW" run "${R[@]}" --from-start "$TMP/t.log" >"$TMP/t2.out" 2>/dev/null &
+t2=$!
+PIDS+=($t2)
+wait_count 2 "$TMP/t2.out"
+kill -TERM $t2
+wait $t2
+expect_eq "--from-start" "1 2" "$(seen "$TMP/t2.out" | tr '\n' ' ' | sed 's/ $//')"
+
+finish
