@@ -1,11 +1,13 @@
 /* Small command-line helpers. */
 #include <errno.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include "cli.h"
 #include "err.h"
+#include "xmalloc.h"
 
 int cli_parse_size(const char *s, size_t min, size_t max, size_t *out)
 {
@@ -57,4 +59,86 @@ void cli_print_rule_error(void *arg, const struct err *e)
     } else {
         fprintf(stderr, "rollwatch: %s\n", e->msg);
     }
+}
+
+int cli_split_args(const char *s, char ***argv_out, const char **why)
+{
+    char **argv = NULL, *cur;
+    size_t argc = 0, n = 0, cap = strlen(s) + 1;
+    int in_word = 0;
+
+    cur = malloc(cap);
+    if (cur == NULL) {
+        abort();
+    }
+    for (;; s++) {
+        if (*s == '\0' || *s == ' ' || *s == '\t' || *s == '\n') {
+            if (in_word) {
+                argv = realloc(argv, (argc + 2) * sizeof(*argv));
+                if (argv == NULL) {
+                    abort();
+                }
+                cur[n] = '\0';
+                argv[argc++] = xstrdup(cur);
+                argv[argc] = NULL;
+                n = 0;
+                in_word = 0;
+            }
+            if (*s == '\0') {
+                break;
+            }
+            continue;
+        }
+        in_word = 1;
+        if (*s == '\'') {
+            /* single quotes: everything literal up to the next one */
+            for (s++; *s && *s != '\''; s++) {
+                cur[n++] = *s;
+            }
+            if (*s == '\0') {
+                *why = "unterminated single quote";
+                goto fail;
+            }
+        } else if (*s == '"') {
+            /* double quotes: backslash escapes only \\ \" \$ \` */
+            for (s++; *s && *s != '"'; s++) {
+                if (*s == '\\' && (s[1] == '\\' || s[1] == '"' || s[1] == '$' || s[1] == '`')) {
+                    s++;
+                }
+                cur[n++] = *s;
+            }
+            if (*s == '\0') {
+                *why = "unterminated double quote";
+                goto fail;
+            }
+        } else if (*s == '\\') {
+            if (s[1] == '\0') {
+                *why = "a backslash at the end";
+                goto fail;
+            }
+            cur[n++] = *++s;
+        } else {
+            cur[n++] = *s;
+        }
+    }
+    free(cur);
+    if (argc == 0) {
+        *why = "empty command";
+        free(argv);
+        return -1;
+    }
+    *argv_out = argv;
+    return 0;
+fail:
+    free(cur);
+    cli_free_args(argv);
+    return -1;
+}
+
+void cli_free_args(char **argv)
+{
+    for (size_t i = 0; argv != NULL && argv[i] != NULL; i++) {
+        free(argv[i]);
+    }
+    free(argv);
 }

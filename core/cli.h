@@ -23,6 +23,15 @@ const char *cli_rules_path(const char *opt);
 /* Prints a rule error as FILE:LINE:COL: message (or FILE: message) on stderr. */
 void cli_print_rule_error(void *arg, const struct err *e);
 
+/*
+ * Splits a command line the way a shell splits words, without running a shell: whitespace
+ * separates, '...' is literal, "..." allows \\ \" \$ \`, a backslash escapes the next
+ * character. No expansion of any kind. Returns 0 with a NULL-terminated malloc'd argv (free with
+ * cli_free_args), or -1 with why set.
+ */
+int cli_split_args(const char *s, char ***argv_out, const char **why);
+void cli_free_args(char **argv);
+
 int cmd_parse(int argc, char **argv);
 int cmd_run(int argc, char **argv, int replay);
 int cmd_check_rules(int argc, char **argv);

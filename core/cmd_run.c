@@ -33,6 +33,9 @@ static const char run_help[] =
     "  --rules DIR          rule files (default ./rules.d when present, else " ROLLWATCH_RULES_DIR ")\n"
     "  --app NAME           label lines with app NAME (Convox lines do not carry it)\n"
     "  --input APP=PATH     read PATH and label its lines with APP (repeatable)\n"
+    "  --exec 'CMD ARGS'    run: read the lines CMD prints (e.g. 'convox logs -a myapp --since\n"
+    "                       10m'); no shell; restarted with backoff when it exits; the lines a\n"
+    "                       restarted command sends again are skipped\n"
     "  --from-start         run: read what followed files already hold (default: from their\n"
     "                       end, like tail -F; a saved offset in --state-dir wins)\n"
     "  --output FMT         json (NDJSON; default when stdout is not a terminal), text, none\n"
@@ -74,6 +77,7 @@ struct pipeline {
     struct sink_stdout *out;
     struct ingest *in;            /* stdin and replay's files, read to their end; may be NULL */
     struct ingest_follow *follow; /* run's files, followed; may be NULL */
+    struct ingest_exec *exec;     /* --exec; may be NULL */
     const char *rules_path;
     int records;
     int write_failed;
@@ -274,6 +278,10 @@ static void close_all(struct pipeline *p)
         ingest_follow_close(p->follow); /* saves the offsets of what was processed */
         p->follow = NULL;
     }
+    if (p->exec != NULL) {
+        ingest_exec_close(p->exec);
+        p->exec = NULL;
+    }
     uv_signal_stop(&p->sighup);
     uv_signal_stop(&p->sigint);
     uv_signal_stop(&p->sigterm);
@@ -302,8 +310,8 @@ static void on_ingest_done(void *arg)
 {
     struct pipeline *p = arg;
 
-    if (p->follow != NULL) {
-        return; /* stdin ended, but followed files go on until a signal */
+    if (p->follow != NULL || p->exec != NULL) {
+        return; /* stdin ended, but followed files and --exec go on until a signal */
     }
     close_all(p);
 }
@@ -385,6 +393,7 @@ int cmd_run(int argc, char **argv, int replay)
         {"metrics-listen", required_argument, NULL, 'L'},
         {"metrics-interval", required_argument, NULL, 'I'},
         {"from-start", no_argument, NULL, 'S'},
+        {"exec", required_argument, NULL, 'E'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = replay ? "replay" : "run";
@@ -397,6 +406,7 @@ int cmd_run(int argc, char **argv, int replay)
     const char *secret_file = NULL, *state_dir = NULL, *metrics_listen = NULL;
     size_t drain_s = 10, interval_s = 0;
     int from_start = 0;
+    char **exec_argv = NULL;
     struct ingest_opts iopts = {0};
     struct pipeline p;
     struct rule_set *set;
@@ -488,6 +498,23 @@ int cmd_run(int argc, char **argv, int replay)
         case 'S':
             from_start = 1;
             break;
+        case 'E': {
+            const char *why = NULL;
+
+            cli_free_args(exec_argv);
+            exec_argv = NULL;
+            if (replay) {
+                fprintf(stderr, "rollwatch replay: --exec is for run (live input)\n");
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            if (cli_split_args(optarg, &exec_argv, &why) != 0) {
+                fprintf(stderr, "rollwatch run: --exec: %s in '%s'\n", why, optarg);
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            break;
+        }
         case 'I':
             if (cli_parse_size(optarg, 1, 86400, &interval_s) != 0) {
                 fprintf(stderr, "rollwatch %s: --metrics-interval takes seconds (1 to 86400)\n",
@@ -625,7 +652,12 @@ int cmd_run(int argc, char **argv, int replay)
             }
             free(app_copy);
         }
-        if (nstdin == 0 && nfollow == 0) {
+        if (exec_argv != NULL) {
+            p.exec = ingest_exec_new(&p.loop, exec_argv, app, iopts.max_line, on_line, &p);
+            cli_free_args(exec_argv);
+            exec_argv = NULL;
+        }
+        if (nstdin == 0 && nfollow == 0 && p.exec == NULL) {
             if (isatty(0)) {
                 fprintf(stderr, "rollwatch: reading logs from the terminal (Ctrl-D ends; --help)\n");
             }
@@ -661,6 +693,9 @@ int cmd_run(int argc, char **argv, int replay)
     if (rc == EXIT_OK) {
         if (p.in != NULL) {
             ingest_start(p.in, on_ingest_done);
+        }
+        if (p.exec != NULL) {
+            ingest_exec_start(p.exec);
         }
     } else {
         close_all(&p); /* set-up failed (the metrics port): read nothing, just clean up */

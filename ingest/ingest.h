@@ -84,4 +84,25 @@ const struct ingest_follow_stats *ingest_follow_stats(const struct ingest_follow
 /* Saves the offsets, stops, closes handles; frees itself once libuv has released them. */
 void ingest_follow_close(struct ingest_follow *in);
 
+/* ---- --exec: a child's stdout as input (ingest_exec.c) --------------------------------------- */
+
+struct ingest_exec_stats {
+    uint64_t starts, exits, lines, bytes, overlap_skipped;
+};
+
+struct ingest_exec;
+
+/*
+ * A child running argv (copied; argv[0] looked up in PATH, no shell), its stdout read as lines
+ * labelled app, its stderr logged. Restarted with backoff (1 s doubling to 30 s; reset after
+ * 30 s of running) whenever it exits; after a restart, lines seen in the last 65,536 are
+ * skipped until the first new one (convox logs --since sends them again). Never NULL.
+ */
+struct ingest_exec *ingest_exec_new(uv_loop_t *loop, char *const *argv, const char *app,
+                                    size_t max_line, ingest_line_cb on_line, void *arg);
+void ingest_exec_start(struct ingest_exec *ex);
+const struct ingest_exec_stats *ingest_exec_stats(const struct ingest_exec *ex);
+/* Sends SIGTERM to a running child, closes handles; frees itself once libuv released them. */
+void ingest_exec_close(struct ingest_exec *ex);
+
 #endif
