@@ -562,14 +562,89 @@ void rules_engine_on_rollout(struct rules_engine *eng, rules_rollout_cb cb, void
     eng->rollout_arg = arg;
 }
 
+/* The index in the new set of old rule i if it is unchanged (same id, same text), or -1. */
+static long same_rule(const struct rule_set *old, size_t i, const struct rule_set *set)
+{
+    for (size_t j = 0; j < set->nrules; j++) {
+        if (strcmp(set->rules[j].id, old->rules[i].id) == 0) {
+            return set->rules[j].text_hash == old->rules[i].text_hash ? (long)j : -1;
+        }
+    }
+    return -1;
+}
+
+/*
+ * Moves the entries of kv keyed by unchanged rules ("r<i>...") into fresh, renamed for their new
+ * index; the rest is dropped. expect_state.rule is re-pointed into the new set.
+ */
+static void carry(struct kv *from, struct kv *to, const long *map, size_t nold,
+                  const struct rule_set *set, int is_pending)
+{
+    struct kv_entry *e, *prev;
+
+    for (e = from->tail; e != NULL; e = prev) {
+        char *end, key[RULES_KEY_MAX + 24], tag[24];
+        unsigned long i;
+        size_t rest, klen;
+        struct kv_entry *n;
+
+        prev = e->lprev;
+        if (e->key_len < 2 || e->key[0] != 'r') {
+            continue;
+        }
+        i = strtoul(e->key + 1, &end, 10);
+        if (i >= nold || map[i] < 0) {
+            continue;
+        }
+        rule_tag(tag, (size_t)map[i]);
+        rest = e->key_len - (size_t)(end - e->key);
+        klen = strlen(tag);
+        memcpy(key, tag, klen);
+        memcpy(key + klen, end, rest);
+        n = rules__kv_put(to, key, klen + rest, e->touched);
+        n->val = e->val;
+        e->val = NULL;
+        if (is_pending) {
+            ((struct expect_state *)n->val)->rule = &set->rules[map[i]];
+        }
+    }
+}
+
 void rules_engine_swap(struct rules_engine *eng, struct rule_set *set)
 {
-    /* keyed state points into the old rules (indices, expect_state.rule): drop it; alerts and
-     * rollouts hold their own copies and carry over */
+    struct rules_engine fresh;
+    long *map = xcalloc(eng->set->nrules + 1, sizeof(long));
+    unsigned char *fired;
+
+    /* state of rules that did not change moves over; the rest is dropped. Alerts and rollouts
+     * hold their own copies and carry over whole. */
+    for (size_t i = 0; i < eng->set->nrules; i++) {
+        map[i] = same_rule(eng->set, i, set);
+    }
+    memset(&fresh, 0, sizeof(fresh));
+    fresh.opts = eng->opts;
+    fresh.set = set;
+    state_init(&fresh);
+    carry(&eng->recent, &fresh.recent, map, eng->set->nrules, set, 0);
+    carry(&eng->threshold, &fresh.threshold, map, eng->set->nrules, set, 0);
+    carry(&eng->pending, &fresh.pending, map, eng->set->nrules, set, 1);
+    carry(&eng->early, &fresh.early, map, eng->set->nrules, set, 0);
+    for (size_t i = 0; i < eng->set->nrules; i++) {
+        if (map[i] >= 0) {
+            fresh.fired[map[i]] = eng->fired[i];
+        }
+    }
+    fired = fresh.fired;
     state_free(eng);
     rules_set_free(eng->set);
     eng->set = set;
-    state_init(eng);
+    eng->recent = fresh.recent;
+    eng->threshold = fresh.threshold;
+    eng->pending = fresh.pending;
+    eng->early = fresh.early;
+    eng->fired = fired;
+    eng->next_deadline = INT64_MIN; /* recomputed at the next tick */
+    free(map);
     configure(eng);
 }
 

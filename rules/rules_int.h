@@ -19,6 +19,7 @@ enum jtype { J_NULL, J_BOOL, J_NUMBER, J_STRING, J_ARRAY, J_OBJECT };
 struct jnode {
     enum jtype type;
     size_t off;   /* byte offset of the value's first character in the file */
+    size_t end;   /* J_ARRAY / J_OBJECT: offset just past its closing bracket */
     char *str;    /* J_STRING / J_NUMBER text, NUL-terminated (owned) */
     size_t len;
     int boolean;
@@ -120,6 +121,7 @@ enum rule_type { RULE_MATCH, RULE_THRESHOLD, RULE_EXPECT };
 
 struct rule {
     char *id;   /* owned */
+    uint64_t text_hash; /* of the rule's JSON text: a reload keeps the state of unchanged rules */
     char *file; /* owned: where it was defined, for messages */
     int line;
     enum rule_type type;

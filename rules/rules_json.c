@@ -184,6 +184,7 @@ static int on_end(void *ctx)
 {
     struct builder *b = ctx;
 
+    b->stack[b->depth - 1]->end = consumed(b);
     b->depth--;
     return 1;
 }

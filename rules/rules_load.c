@@ -801,6 +801,15 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
     r->id = xstrdup(id->str);
     r->file = xstrdup(L->doc->path);
     {
+        uint64_t h = 1469598103934665603ULL;
+
+        for (size_t i = obj->off; i < obj->end && i < L->doc->len; i++) {
+            h ^= (unsigned char)L->doc->text[i];
+            h *= 1099511628211ULL;
+        }
+        r->text_hash = h;
+    }
+    {
         int col;
         rules__json_pos(L->doc, obj->off, &r->line, &col);
     }

@@ -300,6 +300,60 @@ static void test_alert_key_separate_from_state_key(void **state)
     rules_engine_free(eng);
 }
 
+static struct rule_set *load_or_fail(const char *text)
+{
+    struct errs es = {0};
+    struct rule_set *set = rules_load_text("swap.json", text, strlen(text), collect, &es);
+
+    if (set == NULL) {
+        fail_msg("%d errors, first %d:%d: %s", es.n, es.e[0].line, es.e[0].col, es.e[0].msg);
+    }
+    return set;
+}
+
+#define SWAP_THRESHOLD(window)                                                                     \
+    "{\"id\": \"burst\", \"type\": \"threshold\", \"when\": {\"message\": \"x\"}, \"count\": 3,"        \
+    " \"window\": \"" window "\", \"key\": [\"service\"],"                                        \
+    " \"alert\": {\"severity\": \"warning\", \"summary\": \"{{count}} x\"}}"
+
+/* SIGHUP keeps the state of unchanged rules (same id, same text) and drops that of changed ones. */
+static void test_swap_keeps_state_of_unchanged_rules(void **state)
+{
+    const char *a = "{\"rules\": [{\"id\": \"tag\", \"when\": {\"message\": \"y\"}, \"event\": \"e1\"},"
+                    SWAP_THRESHOLD("5m") "]}";
+    /* "tag" changed and moved after "burst": indices differ, burst's text does not */
+    const char *b = "{\"rules\": [" SWAP_THRESHOLD("5m") ", {\"id\": \"tag\", \"when\":"
+                    " {\"message\": \"y\"}, \"event\": \"e2\"}]}";
+    const char *c = "{\"rules\": [" SWAP_THRESHOLD("6m") "]}";
+    struct fired f = {0};
+    struct rules_engine *eng;
+    struct record r;
+    (void)state;
+
+    eng = rules_engine_new(load_or_fail(a), NULL, on_alert, &f);
+    r = pod_record("web-a", "x", 0);
+    rules_eval(eng, &r);
+    r = pod_record("web-a", "x", 1);
+    rules_eval(eng, &r);
+    rules_engine_swap(eng, load_or_fail(b));
+    r = pod_record("web-a", "x", 2);
+    rules_eval(eng, &r);
+    assert_int_equal(f.n, 1); /* two counted before the reload, one after */
+    r = pod_record("web-a", "y", 3);
+    rules_eval(eng, &r);
+    assert_true(slice_eq(r.event, "e2")); /* the new text of the changed rule applies */
+
+    r = pod_record("web-a", "x", 10);
+    rules_eval(eng, &r);
+    r = pod_record("web-a", "x", 11);
+    rules_eval(eng, &r);
+    rules_engine_swap(eng, load_or_fail(c)); /* burst itself changed: its count starts over */
+    r = pod_record("web-a", "x", 12);
+    rules_eval(eng, &r);
+    assert_int_equal(f.n, 1);
+    rules_engine_free(eng);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -313,6 +367,7 @@ int main(void)
         cmocka_unit_test(test_all_errors_reported),
         cmocka_unit_test(test_deep_nesting_rejected),
         cmocka_unit_test(test_alert_key_separate_from_state_key),
+        cmocka_unit_test(test_swap_keeps_state_of_unchanged_rules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
