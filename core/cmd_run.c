@@ -1,4 +1,5 @@
 /* rollwatch run / replay: ingest -> parse -> rules -> stdout, with SIGHUP reload of the rules. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <time.h>
 #include <getopt.h>
@@ -78,11 +79,22 @@ struct pipeline {
     struct ingest *in;            /* stdin and replay's files, read to their end; may be NULL */
     struct ingest_follow *follow; /* run's files, followed; may be NULL */
     struct ingest_exec *exec;     /* --exec; may be NULL */
+    struct ingest_merge *merge;   /* replay's files, merged by event time; may be NULL */
+    uv_timer_t progress;          /* replay on a terminal: a progress bar on stderr */
+    uint64_t progress_start_ms;
+    int progress_shown;
     const char *rules_path;
     int records;
     int write_failed;
     uint64_t alerts;
     uint64_t source_errors;
+    /* for the summary at the end */
+    uint64_t rollouts[ROLLOUT_STATUS_COUNT];
+    struct tally {
+        char name[48];
+        uint64_t n, resolved;
+    } classes[32], rules_fired[64];
+    size_t nclasses, nrules_fired;
     uv_check_t flush;
     uv_timer_t heartbeat; /* live only: silence moves the event clock on */
     int live;
@@ -103,10 +115,31 @@ struct pipeline {
     uint64_t dead;
 };
 
+/* Counts name in a small table (names past its size are not tallied). */
+static struct tally *tally(struct tally *t, size_t *n, size_t cap, const char *name, size_t len)
+{
+    for (size_t i = 0; i < *n; i++) {
+        if (strlen(t[i].name) == len && memcmp(t[i].name, name, len) == 0) {
+            return &t[i];
+        }
+    }
+    if (*n == cap || len >= sizeof(t[0].name)) {
+        return NULL;
+    }
+    memcpy(t[*n].name, name, len);
+    t[*n].name[len] = '\0';
+    return &t[(*n)++];
+}
+
 static void on_alert(void *arg, const struct alert *a)
 {
     struct pipeline *p = arg;
+    struct tally *t = tally(p->rules_fired, &p->nrules_fired, 64, a->rule, strlen(a->rule));
 
+    if (t != NULL) {
+        t->n += a->status == ALERT_FIRING;
+        t->resolved += a->status == ALERT_RESOLVED;
+    }
     p->alerts++;
     if (p->metrics.m) {
         wire_metrics_alert(&p->metrics, a);
@@ -123,6 +156,7 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
 {
     struct pipeline *p = arg;
 
+    p->rollouts[ev->status]++;
     if (p->metrics.m) {
         wire_metrics_rollout(&p->metrics, ev);
     }
@@ -148,6 +182,13 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
         p->have_event = 1;
     }
     rules_eval(p->engine, &rec);
+    if (rec.class_name.p != NULL) {
+        struct tally *t = tally(p->classes, &p->nclasses, 32, rec.class_name.p, rec.class_name.len);
+
+        if (t != NULL) {
+            t->n++;
+        }
+    }
     if (p->metrics.m) {
         wire_metrics_record(&p->metrics, &rec);
     }
@@ -282,6 +323,16 @@ static void close_all(struct pipeline *p)
         ingest_exec_close(p->exec);
         p->exec = NULL;
     }
+    if (p->merge != NULL) {
+        p->source_errors += ingest_merge_stats(p->merge)->source_errors;
+        ingest_merge_close(p->merge);
+        p->merge = NULL;
+    }
+    uv_timer_stop(&p->progress);
+    if (p->progress_shown) {
+        fputs("\r\x1b[K", stderr); /* the bar goes, the summary follows */
+        p->progress_shown = 0;
+    }
     uv_signal_stop(&p->sighup);
     uv_signal_stop(&p->sigint);
     uv_signal_stop(&p->sigterm);
@@ -314,6 +365,33 @@ static void on_ingest_done(void *arg)
         return; /* stdin ended, but followed files and --exec go on until a signal */
     }
     close_all(p);
+}
+
+/* "[#######.......]  45%  12.3/27.1 MB  850k lines/s  ETA 8s" */
+static void on_progress(uv_timer_t *t)
+{
+    struct pipeline *p = t->data;
+    const struct ingest_merge_stats *st;
+    double secs, frac, rate;
+    char bar[31];
+    int fill;
+
+    if (p->merge == NULL) {
+        return;
+    }
+    st = ingest_merge_stats(p->merge);
+    secs = (double)(uv_now(&p->loop) - p->progress_start_ms) / 1000.0;
+    frac = st->bytes_total ? (double)st->bytes_done / (double)st->bytes_total : 0;
+    frac = frac > 1 ? 1 : frac;
+    rate = secs > 0 ? (double)st->lines / secs : 0;
+    fill = (int)(frac * 30);
+    memset(bar, '#', (size_t)fill);
+    memset(bar + fill, '.', (size_t)(30 - fill));
+    bar[30] = '\0';
+    fprintf(stderr, "\r[%s] %3.0f%%  %.1f/%.1f MB  %.0fk lines/s  ETA %.0fs\x1b[K", bar,
+            frac * 100, (double)st->bytes_done / 1e6, (double)st->bytes_total / 1e6, rate / 1000,
+            frac > 0.01 ? secs * (1 - frac) / frac : 0.0);
+    p->progress_shown = 1;
 }
 
 /* The secret for HMAC signatures: the file's content, trailing whitespace removed. */
@@ -371,7 +449,27 @@ static void summary(struct pipeline *p)
             (unsigned long long)rs->tagged_class, (unsigned long long)rs->alerts_fired,
             (unsigned long long)rs->alerts_suppressed, (unsigned long long)rs->alerts_resolved,
             (unsigned long long)rs->rollouts_started);
-    fprintf(stderr, "rollwatch: %.2f regex matches per line\n",
+    fprintf(stderr, "  rollouts: %llu started, %llu succeeded, %llu stuck, %llu failed, %llu rolled back, "
+            "%llu rollback failed\n",
+            (unsigned long long)p->rollouts[ROLLOUT_STARTED],
+            (unsigned long long)p->rollouts[ROLLOUT_SUCCEEDED],
+            (unsigned long long)p->rollouts[ROLLOUT_STUCK],
+            (unsigned long long)p->rollouts[ROLLOUT_FAILED],
+            (unsigned long long)p->rollouts[ROLLOUT_ROLLED_BACK],
+            (unsigned long long)p->rollouts[ROLLOUT_ROLLBACK_FAILED]);
+    fputs("  failures:", stderr);
+    for (size_t i = 0; i < p->nclasses; i++) {
+        fprintf(stderr, "%s %s %llu", i ? "," : "", p->classes[i].name,
+                (unsigned long long)p->classes[i].n);
+    }
+    fputs(p->nclasses ? "\n  alerts:  " : " none\n  alerts:  ", stderr);
+    for (size_t i = 0; i < p->nrules_fired; i++) {
+        fprintf(stderr, "%s %s %llu fired/%llu resolved", i ? "," : "", p->rules_fired[i].name,
+                (unsigned long long)p->rules_fired[i].n,
+                (unsigned long long)p->rules_fired[i].resolved);
+    }
+    fputs(p->nrules_fired ? "\n" : " none\n", stderr);
+    fprintf(stderr, "  %.2f regex matches per line\n",
             ps->lines ? (double)rs->regex_runs / (double)ps->lines : 0.0);
     if (rs->regex_errors > 0) {
         fprintf(stderr, "rollwatch: %llu regex match errors (match limit hit)\n",
@@ -405,7 +503,7 @@ int cmd_run(int argc, char **argv, int replay)
     enum webhook_format default_fmt = WEBHOOK_GENERIC;
     const char *secret_file = NULL, *state_dir = NULL, *metrics_listen = NULL;
     size_t drain_s = 10, interval_s = 0;
-    int from_start = 0;
+    int from_start = 0, curl_ready = 0;
     char **exec_argv = NULL;
     struct ingest_opts iopts = {0};
     struct pipeline p;
@@ -574,6 +672,13 @@ int cmd_run(int argc, char **argv, int replay)
             uv_loop_close(&p.loop);
             return EXIT_USAGE;
         }
+        /* libcurl (and OpenSSL, ~8 MB) only when there are webhooks; still before any thread:
+         * libuv starts its pool at the first file read */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+            fprintf(stderr, "rollwatch %s: cannot initialise libcurl\n", cmd);
+            rc = EXIT_RUNTIME;
+        }
+        curl_ready = 1;
         wo.state_dir = state_dir;
         wo.secret = secret;
         wo.secret_len = secret_len;
@@ -625,7 +730,9 @@ int cmd_run(int argc, char **argv, int replay)
         int nstdin = 0, nfollow = 0;
 
         p.in = ingest_new(&p.loop, &iopts, on_line, &p);
-        if (!replay) {
+        if (replay) {
+            p.merge = ingest_merge_new(&p.loop, iopts.max_line, parse_line_time, on_line, &p);
+        } else {
             struct ingest_follow_opts fo = {0};
 
             fo.max_line = iopts.max_line;
@@ -643,7 +750,9 @@ int cmd_run(int argc, char **argv, int replay)
                 app_copy = xstrndup(spec, (size_t)(eq - spec));
                 label = app_copy;
             }
-            if (replay || strcmp(path, "-") == 0) {
+            if (replay) {
+                ingest_merge_add(p.merge, path, label); /* errors counted for the exit code */
+            } else if (strcmp(path, "-") == 0) {
                 ingest_add(p.in, path, label);
                 nstdin++;
             } else {
@@ -657,7 +766,7 @@ int cmd_run(int argc, char **argv, int replay)
             cli_free_args(exec_argv);
             exec_argv = NULL;
         }
-        if (nstdin == 0 && nfollow == 0 && p.exec == NULL) {
+        if (nstdin == 0 && nfollow == 0 && p.exec == NULL && p.merge == NULL) {
             if (isatty(0)) {
                 fprintf(stderr, "rollwatch: reading logs from the terminal (Ctrl-D ends; --help)\n");
             }
@@ -690,9 +799,18 @@ int cmd_run(int argc, char **argv, int replay)
     uv_signal_start(&p.sighup, on_sighup, SIGHUP);
     uv_signal_start(&p.sigint, on_stop_signal, SIGINT);
     uv_signal_start(&p.sigterm, on_stop_signal, SIGTERM);
+    uv_timer_init(&p.loop, &p.progress);
+    p.progress.data = &p;
     if (rc == EXIT_OK) {
         if (p.in != NULL) {
             ingest_start(p.in, on_ingest_done);
+        }
+        if (p.merge != NULL) {
+            ingest_merge_start(p.merge, on_ingest_done);
+            if (isatty(2) && !quiet) {
+                p.progress_start_ms = uv_now(&p.loop);
+                uv_timer_start(&p.progress, on_progress, 0, 250); /* a first frame at once */
+            }
         }
         if (p.exec != NULL) {
             ingest_exec_start(p.exec);
@@ -733,6 +851,9 @@ int cmd_run(int argc, char **argv, int replay)
     rules_engine_free(p.engine);
     if (p.metrics.m) {
         wire_metrics_free(&p.metrics);
+    }
+    if (curl_ready) {
+        curl_global_cleanup();
     }
     free(inputs);
     return rc;

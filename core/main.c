@@ -1,5 +1,4 @@
 /* rollwatch: main() and subcommand dispatch. */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,23 +29,7 @@ static const char usage_text[] =
     "\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or rule errors.\n";
 
-static int dispatch(int argc, char **argv);
-
 int main(int argc, char **argv)
-{
-    int rc;
-
-    /* once, before anything could start a thread (curl's rule) */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        fprintf(stderr, "rollwatch: cannot initialise libcurl\n");
-        return EXIT_RUNTIME;
-    }
-    rc = dispatch(argc, argv);
-    curl_global_cleanup();
-    return rc;
-}
-
-static int dispatch(int argc, char **argv)
 {
     const char *cmd;
 

@@ -105,4 +105,29 @@ const struct ingest_exec_stats *ingest_exec_stats(const struct ingest_exec *ex);
 /* Sends SIGTERM to a running child, closes handles; frees itself once libuv released them. */
 void ingest_exec_close(struct ingest_exec *ex);
 
+/* ---- replay: stored files merged by event time (ingest_merge.c) -------------------------------- */
+
+/* The event time of a line, from its text: 0 and *ns, or -1 when it has none. */
+typedef int (*ingest_time_fn)(const char *line, size_t len, int64_t *ns);
+
+struct ingest_merge_stats {
+    uint64_t bytes;       /* uncompressed bytes read */
+    uint64_t bytes_total; /* sizes of the files on disk */
+    uint64_t bytes_done;  /* of those, consumed (compressed bytes for .gz) */
+    uint64_t lines, truncated, source_errors;
+};
+
+struct ingest_merge;
+
+/* A merger of stored files (plain or gzip, told apart by content). Never NULL. */
+struct ingest_merge *ingest_merge_new(uv_loop_t *loop, size_t max_line, ingest_time_fn time_of,
+                                      ingest_line_cb on_line, void *arg);
+/* Adds a file; its lines are labelled app. Returns 0, or -1 (logged, counted) if unreadable. */
+int ingest_merge_add(struct ingest_merge *m, const char *path, const char *app);
+/* Starts; done is called (from the loop) after the last line of the last file. */
+void ingest_merge_start(struct ingest_merge *m, ingest_done_cb done);
+const struct ingest_merge_stats *ingest_merge_stats(struct ingest_merge *m);
+/* Stops and frees once libuv has released the handle. */
+void ingest_merge_close(struct ingest_merge *m);
+
 #endif

@@ -61,4 +61,10 @@ void parse_object_name(struct slice name, struct slice msg, struct record *out);
 
 const struct parse_stats *parse_stats(const struct parser *p);
 
+/*
+ * The event time a line carries (Convox prefix, kubectl prefix, after a CI clock), without
+ * parsing the rest. Returns 0 and *ns, or -1 when it carries none.
+ */
+int parse_line_time(const char *line, size_t len, int64_t *ns);
+
 #endif

@@ -279,3 +279,23 @@ void parse_line(struct parser *p, const struct source *src, const char *line, si
     p->stats.nul += (out->flags & REC_HAS_NUL) != 0;
     p->stats.bad_utf8 += (out->flags & REC_BAD_UTF8) != 0;
 }
+
+int parse_line_time(const char *line, size_t len, int64_t *ns)
+{
+    const char *s = line, *sp;
+    size_t n = len, skip = ci_time_prefix(line, len);
+
+    s += skip;
+    n -= skip;
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n < 512 ? n : 512);
+
+        if (close == NULL || (size_t)(close - s) + 2 >= n) {
+            return -1;
+        }
+        n -= (size_t)(close + 2 - s);
+        s = close + 2;
+    }
+    sp = memchr(s, ' ', n);
+    return parse_rfc3339(s, sp ? (size_t)(sp - s) : n, ns);
+}

@@ -12,10 +12,10 @@ trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$TMP"' E
 seen() { # seen OUT...: the numbered lines in rollwatch's records, one per line
     cat "$@" | grep -o '"message":"seq [0-9]*' | awk '{ print $2 }'
 }
-wait_count() { # wait_count N OUT...: until N numbered lines came out (10 s at most)
+wait_count() { # wait_count N OUT...: until N numbered lines came out (20 s at most)
     local n=$1
     shift
-    for _ in $(seq 200); do
+    for _ in $(seq 400); do
         [ "$(seen "$@" | wc -l)" -ge "$n" ] && return 0
         sleep 0.05
     done
@@ -114,7 +114,7 @@ wait_count 600 "$TMP/r1.out" "$TMP/r2.out"
 grep -q 'resuming at the saved offset' "$TMP/r2.err" && pass || fail "no resume log"
 write 300
 wait_count 900 "$TMP/r1.out" "$TMP/r2.out"
-sleep 0.5 # offsets are saved within 200 ms of a read
+sleep 1 # offsets are saved within 200 ms of a read (slack for loaded sanitizer runs)
 kill -9 $p2
 wait $p2 2>/dev/null
 write 300 # while dead
