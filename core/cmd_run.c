@@ -51,6 +51,9 @@ static const char run_help[] =
     "                       line lost, none twice), the webhook spool (kept until a 2xx, sent\n"
     "                       again after a restart) and the dead-letter file\n"
     "  --drain-timeout S    how long the end of input or SIGTERM waits for deliveries (default 10)\n"
+    "  --report text|json   at the end, per rollout: verdict, diagnosis, hint, failures and a\n"
+    "                       timeline of atom transitions and each pod's life\n"
+    "  --report-out FILE    write the report there (default: standard output, after the rest)\n"
     "  --metrics-listen [ADDR:]PORT  serve Prometheus /metrics and /healthz (ADDR 127.0.0.1 if\n"
     "                       not given)\n"
     "  --metrics-interval S also print a {\"type\":\"metrics\"} snapshot every S seconds (and at\n"
@@ -104,6 +107,7 @@ struct pipeline {
     uv_signal_t sighup, sigint, sigterm;
     struct sink_webhooks *webhooks; /* NULL without --webhook */
     struct wire_metrics metrics;    /* .m NULL without --metrics-* */
+    struct sink_report *report;     /* NULL without --report */
     struct sink_metrics_server *metrics_srv;
     uv_timer_t snapshot;
     uint64_t snapshot_ms;
@@ -157,6 +161,9 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
     struct pipeline *p = arg;
 
     p->rollouts[ev->status]++;
+    if (p->report) {
+        sink_report_rollout(p->report, ev);
+    }
     if (p->metrics.m) {
         wire_metrics_rollout(&p->metrics, ev);
     }
@@ -492,6 +499,8 @@ int cmd_run(int argc, char **argv, int replay)
         {"metrics-interval", required_argument, NULL, 'I'},
         {"from-start", no_argument, NULL, 'S'},
         {"exec", required_argument, NULL, 'E'},
+        {"report", required_argument, NULL, 'P'},
+        {"report-out", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0},
     };
     const char *cmd = replay ? "replay" : "run";
@@ -505,6 +514,8 @@ int cmd_run(int argc, char **argv, int replay)
     size_t drain_s = 10, interval_s = 0;
     int from_start = 0, curl_ready = 0;
     char **exec_argv = NULL;
+    const char *report_out = NULL;
+    int report_fmt = -1;
     struct ingest_opts iopts = {0};
     struct pipeline p;
     struct rule_set *set;
@@ -595,6 +606,21 @@ int cmd_run(int argc, char **argv, int replay)
             break;
         case 'S':
             from_start = 1;
+            break;
+        case 'P': {
+            enum report_format rf;
+
+            if (report_format_parse(optarg, &rf) != 0 || rf == REPORT_HTML) {
+                fprintf(stderr, "rollwatch %s: --report must be text or json%s\n", cmd,
+                        strcmp(optarg, "html") == 0 ? " (html is not built yet)" : "");
+                free(inputs);
+                return EXIT_USAGE;
+            }
+            report_fmt = (int)rf;
+            break;
+        }
+        case 'O':
+            report_out = optarg;
             break;
         case 'E': {
             const char *why = NULL;
@@ -702,6 +728,12 @@ int cmd_run(int argc, char **argv, int replay)
             free(inputs);
             return rc;
         }
+    }
+    if (report_out != NULL && report_fmt < 0) {
+        report_fmt = REPORT_TEXT;
+    }
+    if (report_fmt >= 0) {
+        p.report = sink_report_new((enum report_format)report_fmt);
     }
     parse_init(&p.parser);
     uv_timer_init(&p.loop, &p.snapshot);
@@ -831,6 +863,19 @@ int cmd_run(int argc, char **argv, int replay)
     }
     if (p.source_errors > 0) {
         rc = EXIT_RUNTIME;
+    }
+    if (p.report != NULL) {
+        FILE *out = report_out ? fopen(report_out, "w") : stdout;
+
+        if (out == NULL || sink_report_write(p.report, out) != 0) {
+            log_at(LOG_ERROR, "core", "cannot write the report: %s path=%s", strerror(errno),
+                   report_out ? report_out : "-");
+            rc = EXIT_RUNTIME;
+        }
+        if (out != NULL && out != stdout) {
+            fclose(out);
+        }
+        sink_report_free(p.report);
     }
     if (p.undelivered > 0) {
         log_at(LOG_ERROR, "core", "deliveries left undelivered count=%zu%s%s", p.undelivered,

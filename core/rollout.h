@@ -23,6 +23,14 @@ struct rollout_failure {
     const char *evidence; /* the first line of this class, may be NULL */
 };
 
+/* One moment of a rollout: an atom transition, or a pod's lifecycle event or failure. */
+struct rollout_point {
+    int64_t at;
+    const char *pod;  /* NULL for atom transitions */
+    const char *what; /* "Running => Pending", "container_started", "crash_loop" */
+    int failure;      /* what is a failure class */
+};
+
 /* Every pointer is borrowed and valid only while the rollout callback runs. */
 struct rollout_event {
     enum rollout_status status;
@@ -40,6 +48,9 @@ struct rollout_event {
     const struct rollout_failure *failures;
     size_t nfailures;
     const char *diagnosis; /* "", or what went wrong, from the failures seen */
+    const char *hint;      /* NULL, or the hint of the failure behind the diagnosis */
+    const struct rollout_point *timeline; /* in arrival order, at most 4096 */
+    size_t ntimeline;
 };
 
 const char *rollout_status_name(enum rollout_status s);

@@ -16,6 +16,7 @@
 #define MAX_SERVICES 32
 #define MAX_PODS 256
 #define MAX_FAILURES 24
+#define MAX_TIMELINE 4096
 #define LATE_NS (10LL * 1000000000LL)          /* a line this late still belongs to the last rollout */
 #define RELEASE_MAX_AGE_NS (3600LL * 1000000000LL) /* "Promoting R…" this long before a start */
 #define TEXT_MAX 1024
@@ -65,6 +66,9 @@ struct rollout {
     size_t np;
     struct ro_failure fail[MAX_FAILURES];
     size_t nf;
+    struct rollout_point *timeline; /* owned; pod and what point into pods / own strings */
+    char **timeline_text;           /* owned, parallel to timeline */
+    size_t ntl;
     char *next_release; /* owned: from "Promoting R…" / "Release: R…" before the atom starts */
     int64_t next_release_at;
 };
@@ -129,6 +133,14 @@ static void rollout_clear(struct rollout *ro)
         free(ro->fail[i].hint);
         free(ro->fail[i].service);
     }
+    for (i = 0; i < ro->ntl; i++) {
+        free(ro->timeline_text[i]);
+    }
+    free(ro->timeline);
+    free(ro->timeline_text);
+    ro->timeline = NULL;
+    ro->timeline_text = NULL;
+    ro->ntl = 0;
     ro->nt = ro->ns = ro->np = ro->nf = 0;
     ro->emitted = 0;
     ro->decider[0] = '\0';
@@ -186,6 +198,35 @@ static struct rollout *get(struct rules_engine *eng, struct slice app, int64_t n
 static struct slice sl(const char *s)
 {
     return s ? (struct slice){s, strlen(s)} : SLICE_NONE;
+}
+
+/* A moment for the report's timeline (pod: one of ro->pods, or NULL). */
+static void point(struct rollout *ro, int64_t at, const char *pod, const char *what, size_t len,
+                  int failure)
+{
+    if (ro->ntl >= MAX_TIMELINE) {
+        return;
+    }
+    if (ro->ntl % 64 == 0) {
+        ro->timeline = xrealloc(ro->timeline, (ro->ntl + 64) * sizeof(*ro->timeline));
+        ro->timeline_text = xrealloc(ro->timeline_text, (ro->ntl + 64) * sizeof(char *));
+    }
+    ro->timeline_text[ro->ntl] = xstrndup(what, len);
+    ro->timeline[ro->ntl].at = at;
+    ro->timeline[ro->ntl].pod = pod;
+    ro->timeline[ro->ntl].what = ro->timeline_text[ro->ntl];
+    ro->timeline[ro->ntl].failure = failure;
+    ro->ntl++;
+}
+
+static const char *pod_name(struct rollout *ro, struct slice pod)
+{
+    for (size_t i = 0; pod.p && i < ro->np; i++) {
+        if (strlen(ro->pods[i]) == pod.len && memcmp(ro->pods[i], pod.p, pod.len) == 0) {
+            return ro->pods[i];
+        }
+    }
+    return NULL;
 }
 
 static void add_unique(char **list, size_t *n, size_t cap, struct slice v)
@@ -421,6 +462,9 @@ static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_stat
     ev.failures = fails;
     ev.nfailures = ro->nf;
     ev.diagnosis = diagnosis;
+    ev.hint = main_failure(ro) ? main_failure(ro)->hint : NULL;
+    ev.timeline = ro->timeline;
+    ev.ntimeline = ro->ntl;
     if (st == ROLLOUT_STARTED) {
         eng->stats.rollouts_started++;
     }
@@ -553,6 +597,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
     if (ro->nt < MAX_TRANSITIONS) {
         ro->transitions[ro->nt++] = xstrdup(text);
     }
+    point(ro, at, NULL, text, strlen(text), 0);
     ro->last_progress = at > ro->last_progress ? at : ro->last_progress;
     /* what failed the rollout: the failing status itself, or the one a rollback came from */
     why = failing_status(to) ? to_name : failing_status(from) ? from_name : "Rollback";
@@ -695,7 +740,11 @@ static void observe(struct rules_engine *eng, struct rollout *ro, const struct r
 
         snprintf(name, sizeof(name), "%.*s", (int)r->class_name.len, r->class_name.p);
         add_failure(eng, ro, r, name, eng->class_rule);
+        point(ro, r->ts_ns, pod_name(ro, r->pod), r->class_name.p, r->class_name.len, 1);
     } else if (r->event.p != NULL) {
+        if (r->object_kind == OBJECT_POD || slice_eq(r->event, "pod_created")) {
+            point(ro, r->ts_ns, pod_name(ro, r->pod), r->event.p, r->event.len, 0);
+        }
         /* lifecycle progress: the rollout is moving */
         ro->last_progress = r->ts_ns > ro->last_progress ? r->ts_ns : ro->last_progress;
     }
@@ -780,4 +829,5 @@ void rules__rollouts_failure(struct rules_engine *eng, const struct record *r,
         return;
     }
     add_failure(eng, ro, r, rule->cls->name, rule);
+    point(ro, eng->now, pod_name(ro, r->pod), rule->cls->name, strlen(rule->cls->name), 1);
 }

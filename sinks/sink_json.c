@@ -7,7 +7,8 @@
 #include "rollout.h"
 #include "sink_int.h"
 
-#define LIT(b, lit) sink__buf_add((b), (lit), sizeof(lit) - 1)
+/* "" lit: only a string literal compiles here (sizeof of a pointer would copy garbage) */
+#define LIT(b, lit) sink__buf_add((b), "" lit, sizeof(lit) - 1)
 
 static void add_cstr(struct sink__buf *b, const char *s)
 {

@@ -13,7 +13,8 @@
 #include "utf8.h"
 #include "xmalloc.h"
 
-#define LIT(b, lit) sink__buf_add((b), (lit), sizeof(lit) - 1)
+/* "" lit: only a string literal compiles here (sizeof of a pointer would copy garbage) */
+#define LIT(b, lit) sink__buf_add((b), "" lit, sizeof(lit) - 1)
 #define MAX_SERIES 5000 /* per family: labels come from logs, cardinality must stay bounded */
 #define MAX_LABELS 4
 

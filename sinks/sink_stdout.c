@@ -45,7 +45,8 @@ struct sink_stdout *sink_stdout_new(FILE *out, enum sink_format fmt, int color)
     return s;
 }
 
-#define LIT(b, lit) sink__buf_add((b), (lit), sizeof(lit) - 1)
+/* "" lit: only a string literal compiles here (sizeof of a pointer would copy garbage) */
+#define LIT(b, lit) sink__buf_add((b), "" lit, sizeof(lit) - 1)
 
 static void field(struct sink__buf *b, const char *key_lit, size_t key_len, struct slice v,
                   int repair)

@@ -23,7 +23,8 @@
 #include "sinks.h"
 #include "xmalloc.h"
 
-#define LIT(b, lit) sink__buf_add((b), (lit), sizeof(lit) - 1)
+/* "" lit: only a string literal compiles here (sizeof of a pointer would copy garbage) */
+#define LIT(b, lit) sink__buf_add((b), "" lit, sizeof(lit) - 1)
 #define AM_RESOLVED_RESEND_MS (5 * 60 * 1000) /* resolved alerts: re-sent for this long */
 #define AM_MAX_ACTIVE 4096
 #define RETRY_AFTER_MAX_MS (3600 * 1000)

@@ -141,6 +141,22 @@ struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const cha
 /* Closes the listener and every connection, then frees. */
 void sink_metrics_server_close(struct sink_metrics_server *srv);
 
+/* ---- replay reports (sink_report.c) ---------------------------------------------------------- */
+
+enum report_format { REPORT_TEXT = 0, REPORT_JSON, REPORT_HTML };
+
+/* Parses "text", "json" or "html". Returns 0, or -1. */
+int report_format_parse(const char *s, enum report_format *out);
+
+struct sink_report;
+
+struct sink_report *sink_report_new(enum report_format fmt);
+/* Keeps (a copy of) the latest state of ev's rollout. */
+void sink_report_rollout(struct sink_report *rep, const struct rollout_event *ev);
+/* Writes the report of every rollout seen. Returns 0, or -1 on a write error. */
+int sink_report_write(struct sink_report *rep, FILE *out);
+void sink_report_free(struct sink_report *rep);
+
 /* A snapshot line (metrics_render_json) to stdout / to every webhook with a JSON body. */
 int sink_stdout_raw(struct sink_stdout *s, const char *text, size_t len);
 void sink_webhooks_raw(struct sink_webhooks *ws, const char *json, size_t len);

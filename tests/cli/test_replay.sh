@@ -57,6 +57,28 @@ expect_eq "a directory: exit 1" 1 $?
 cat "$LOG" | "$RW" replay "${R[@]}" - >"$TMP/stdin.out"
 cmp -s "$TMP/whole.out" "$TMP/stdin.out" && pass || fail "replay of - (stdin) differs"
 
+# --- --report: per rollout the verdict, diagnosis, hint, failures and a timeline
+"$RW" replay "${R[@]}" --output none --report text "$LOG" >"$TMP/report.txt"
+expect_eq "report: exit" 0 $?
+grep -q '^== myapp RJWPHTKDCV: rolled_back after 20m29s$' "$TMP/report.txt" && pass \
+    || fail "report: no headline: $(head -2 "$TMP/report.txt")"
+grep -q '^   diagnosis: web: container keeps crashing' "$TMP/report.txt" && pass || fail "report: diagnosis"
+grep -q '^   hint: .*scale.memory' "$TMP/report.txt" && pass || fail "report: hint"
+grep -qE '^     \+0s +atom +Running => Pending$' "$TMP/report.txt" && pass || fail "report: timeline start"
+grep -qE '^     web-7d5c9f8b46-tq2xw: pod_created \+2s, .*!crash_loop \+32s' "$TMP/report.txt" && pass \
+    || fail "report: a pod's life"
+"$RW" replay "${R[@]}" --output none --report json --report-out "$TMP/report.json" \
+    "$SRC/examples/deploy-rollback.log" "$SRC/examples/deploy-success.log" >"$TMP/stdout"
+expect_eq "report-out: nothing on stdout" 0 "$(wc -c <"$TMP/stdout")"
+jq -e '.type == "report" and (.rollouts | length == 2) and
+       (.rollouts | map(.status) | sort == ["rolled_back", "succeeded"]) and
+       (.rollouts[] | select(.status == "rolled_back") | (.failures | map(.class)) == ["health_check"]
+        and (.timeline | length > 10) and (.transitions | index("Rollback => Reverted") != null)
+        and (.hint | contains("health.path")))' "$TMP/report.json" >/dev/null && pass \
+    || fail "report json: $(head -c 400 "$TMP/report.json")"
+"$RW" replay "${R[@]}" --report pdf "$LOG" >/dev/null 2>&1
+expect_eq "bad --report" 2 $?
+
 # --- on a terminal: a progress bar on stderr, then the summary
 for _ in $(seq 60); do cat "$LOG"; done >"$TMP/big.log"
 script -qec "'$RW' replay --rules '$SRC/rules.d' --app myapp --output none '$TMP/big.log'" /dev/null \
