@@ -3,10 +3,11 @@ BUILD      ?= build
 BUILD_TYPE ?= Release
 JOBS       ?= 2
 # Debian 12 packages needed to build and test: the libraries, and for the tests jq (checks
-# JSON), python3 (scripted HTTP receivers), curl and a real Alertmanager.
+# JSON), python3 (scripted HTTP receivers), curl, a real Alertmanager and Prometheus, and
+# Chromium (renders the HTML report).
 DEB_PACKAGES = cmake make gcc pkg-config libuv1-dev libyajl-dev libpcre2-dev \
                libcurl4-openssl-dev libssl-dev libcmocka-dev jq python3 curl \
-               prometheus-alertmanager prometheus
+               prometheus-alertmanager prometheus chromium
 SAMPLES = examples/deploy-success.log examples/deploy-rollback.log \
           examples/deploy-crashloop.log examples/kubectl-service.log
 

@@ -51,8 +51,9 @@ static const char run_help[] =
     "                       line lost, none twice), the webhook spool (kept until a 2xx, sent\n"
     "                       again after a restart) and the dead-letter file\n"
     "  --drain-timeout S    how long the end of input or SIGTERM waits for deliveries (default 10)\n"
-    "  --report text|json   at the end, per rollout: verdict, diagnosis, hint, failures and a\n"
-    "                       timeline of atom transitions and each pod's life\n"
+    "  --report text|json|html  at the end, per rollout: verdict, diagnosis, hint, failures\n"
+    "                       and a timeline of atom transitions and each pod's life (html: one\n"
+    "                       self-contained page with an SVG timeline)\n"
     "  --report-out FILE    write the report there (default: standard output, after the rest)\n"
     "  --metrics-listen [ADDR:]PORT  serve Prometheus /metrics and /healthz (ADDR 127.0.0.1 if\n"
     "                       not given)\n"
@@ -610,9 +611,8 @@ int cmd_run(int argc, char **argv, int replay)
         case 'P': {
             enum report_format rf;
 
-            if (report_format_parse(optarg, &rf) != 0 || rf == REPORT_HTML) {
-                fprintf(stderr, "rollwatch %s: --report must be text or json%s\n", cmd,
-                        strcmp(optarg, "html") == 0 ? " (html is not built yet)" : "");
+            if (report_format_parse(optarg, &rf) != 0) {
+                fprintf(stderr, "rollwatch %s: --report must be text, json or html\n", cmd);
                 free(inputs);
                 return EXIT_USAGE;
             }

@@ -29,6 +29,7 @@ struct rollout_point {
     const char *pod;  /* NULL for atom transitions */
     const char *what; /* "Running => Pending", "container_started", "crash_loop" */
     int failure;      /* what is a failure class */
+    const char *line; /* failures: the line that showed it (at most 300 bytes), else NULL */
 };
 
 /* Every pointer is borrowed and valid only while the rollout callback runs. */

@@ -230,9 +230,31 @@ void ingest_merge_start(struct ingest_merge *m, ingest_done_cb done)
     m->on_done = done;
     /* names and labels are fixed now: the array no longer moves */
     for (size_t i = 0; i < m->n; i++) {
-        m->srcs[i].src.name = m->srcs[i].path;
-        m->srcs[i].src.app = m->srcs[i].app;
-        pull(m, &m->srcs[i]);
+        struct msrc *s = &m->srcs[i];
+
+        s->src.name = s->path;
+        s->src.app = s->app;
+        /* a file's untimed first lines (a deploy transcript's "Promoting R...") belong with its
+         * first timestamp, not before every other file: look ahead in the first buffer */
+        if (fill(m, s) == 0) {
+            size_t at = 0;
+
+            while (at < s->end) {
+                char *nl = memchr(s->buf + at, '\n', s->end - at);
+                size_t len = nl ? (size_t)(nl - s->buf) - at : s->end - at;
+                int64_t t;
+
+                if (m->time_of(s->buf + at, len, &t) == 0) {
+                    s->key = t;
+                    break;
+                }
+                if (nl == NULL) {
+                    break;
+                }
+                at = (size_t)(nl - s->buf) + 1;
+            }
+        }
+        pull(m, s);
     }
     m->started = 1;
     uv_idle_start(&m->work, on_work);

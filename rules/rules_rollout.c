@@ -133,7 +133,7 @@ static void rollout_clear(struct rollout *ro)
         free(ro->fail[i].hint);
         free(ro->fail[i].service);
     }
-    for (i = 0; i < ro->ntl; i++) {
+    for (i = 0; i < 2 * ro->ntl; i++) {
         free(ro->timeline_text[i]);
     }
     free(ro->timeline);
@@ -202,19 +202,23 @@ static struct slice sl(const char *s)
 
 /* A moment for the report's timeline (pod: one of ro->pods, or NULL). */
 static void point(struct rollout *ro, int64_t at, const char *pod, const char *what, size_t len,
-                  int failure)
+                  int failure, struct slice line)
 {
     if (ro->ntl >= MAX_TIMELINE) {
         return;
     }
     if (ro->ntl % 64 == 0) {
         ro->timeline = xrealloc(ro->timeline, (ro->ntl + 64) * sizeof(*ro->timeline));
-        ro->timeline_text = xrealloc(ro->timeline_text, (ro->ntl + 64) * sizeof(char *));
+        ro->timeline_text = xrealloc(ro->timeline_text, (ro->ntl + 64) * 2 * sizeof(char *));
     }
-    ro->timeline_text[ro->ntl] = xstrndup(what, len);
+    /* two strings per point: what, and (failures) the line; both freed with the timeline */
+    ro->timeline_text[2 * ro->ntl] = xstrndup(what, len);
+    ro->timeline_text[2 * ro->ntl + 1] =
+        line.p ? xstrndup(line.p, line.len < 300 ? line.len : 300) : NULL;
+    ro->timeline[ro->ntl].line = ro->timeline_text[2 * ro->ntl + 1];
     ro->timeline[ro->ntl].at = at;
     ro->timeline[ro->ntl].pod = pod;
-    ro->timeline[ro->ntl].what = ro->timeline_text[ro->ntl];
+    ro->timeline[ro->ntl].what = ro->timeline_text[2 * ro->ntl];
     ro->timeline[ro->ntl].failure = failure;
     ro->ntl++;
 }
@@ -597,7 +601,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
     if (ro->nt < MAX_TRANSITIONS) {
         ro->transitions[ro->nt++] = xstrdup(text);
     }
-    point(ro, at, NULL, text, strlen(text), 0);
+    point(ro, at, NULL, text, strlen(text), 0, SLICE_NONE);
     ro->last_progress = at > ro->last_progress ? at : ro->last_progress;
     /* what failed the rollout: the failing status itself, or the one a rollback came from */
     why = failing_status(to) ? to_name : failing_status(from) ? from_name : "Rollback";
@@ -740,10 +744,10 @@ static void observe(struct rules_engine *eng, struct rollout *ro, const struct r
 
         snprintf(name, sizeof(name), "%.*s", (int)r->class_name.len, r->class_name.p);
         add_failure(eng, ro, r, name, eng->class_rule);
-        point(ro, r->ts_ns, pod_name(ro, r->pod), r->class_name.p, r->class_name.len, 1);
+        point(ro, r->ts_ns, pod_name(ro, r->pod), r->class_name.p, r->class_name.len, 1, r->line);
     } else if (r->event.p != NULL) {
         if (r->object_kind == OBJECT_POD || slice_eq(r->event, "pod_created")) {
-            point(ro, r->ts_ns, pod_name(ro, r->pod), r->event.p, r->event.len, 0);
+            point(ro, r->ts_ns, pod_name(ro, r->pod), r->event.p, r->event.len, 0, SLICE_NONE);
         }
         /* lifecycle progress: the rollout is moving */
         ro->last_progress = r->ts_ns > ro->last_progress ? r->ts_ns : ro->last_progress;
@@ -829,5 +833,6 @@ void rules__rollouts_failure(struct rules_engine *eng, const struct record *r,
         return;
     }
     add_failure(eng, ro, r, rule->cls->name, rule);
-    point(ro, eng->now, pod_name(ro, r->pod), rule->cls->name, strlen(rule->cls->name), 1);
+    point(ro, eng->now, pod_name(ro, r->pod), rule->cls->name, strlen(rule->cls->name), 1,
+          r->line);
 }

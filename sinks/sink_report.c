@@ -17,7 +17,7 @@
 
 struct rep_point {
     int64_t at;
-    char *pod, *what;
+    char *pod, *what, *line;
     int failure;
 };
 
@@ -66,6 +66,7 @@ static void rep_clear(struct rep_rollout *r)
     for (size_t i = 0; i < r->np; i++) {
         free(r->points[i].pod);
         free(r->points[i].what);
+        free(r->points[i].line);
     }
     free(r->points);
     memset(r, 0, sizeof(*r));
@@ -136,6 +137,7 @@ void sink_report_rollout(struct sink_report *rep, const struct rollout_event *ev
         r->points[i].at = ev->timeline[i].at;
         r->points[i].pod = dup0(ev->timeline[i].pod);
         r->points[i].what = xstrdup(ev->timeline[i].what);
+        r->points[i].line = dup0(ev->timeline[i].line);
         r->points[i].failure = ev->timeline[i].failure;
         r->np++;
     }
@@ -300,10 +302,276 @@ static void write_json(const struct sink_report *rep, FILE *out)
     sink__buf_free(&b);
 }
 
+/* ---- html: one self-contained file, inline CSS and SVG, readable without scripts ----------- */
+
+static void h(FILE *out, const char *s)
+{
+    for (; s && *s; s++) {
+        switch (*s) {
+        case '<':
+            fputs("&lt;", out);
+            break;
+        case '>':
+            fputs("&gt;", out);
+            break;
+        case '&':
+            fputs("&amp;", out);
+            break;
+        case '"':
+            fputs("&quot;", out);
+            break;
+        default:
+            fputc(*s, out);
+        }
+    }
+}
+
+/* The colour of an atom status phase (the status a transition went to). */
+static const char *phase_colour(const char *transition)
+{
+    static const struct {
+        const char *to, *colour;
+    } map[] = {{"=> Pending", "#9aa5b1"},  {"=> Updating", "#3b82f6"},  {"=> Running", "#16a34a"},
+               {"=> Success", "#16a34a"},  {"=> Deadline", "#f97316"},  {"=> Error", "#f97316"},
+               {"=> Cancelled", "#f97316"}, {"=> Failed", "#f97316"},   {"=> Rollback", "#8b5cf6"},
+               {"=> Reverted", "#0d9488"}, {"=> Failure", "#dc2626"}};
+    const char *arrow = strstr(transition, "=> ");
+
+    for (size_t i = 0; arrow && i < sizeof(map) / sizeof(map[0]); i++) {
+        if (strcmp(arrow, map[i].to) == 0) {
+            return map[i].colour;
+        }
+    }
+    return "#cbd5e1";
+}
+
+/* A pod's phase after an event: pulling, starting, running, crashed... */
+static const char *pod_colour(const char *event, int failure)
+{
+    if (failure) {
+        return "#fca5a5";
+    }
+    if (strstr(event, "pulling")) {
+        return "#bfdbfe";
+    }
+    if (strstr(event, "pulled") || strstr(event, "present") || strstr(event, "created")) {
+        return "#93c5fd";
+    }
+    if (strstr(event, "started") || strstr(event, "running")) {
+        return "#86efac";
+    }
+    if (strstr(event, "deleted")) {
+        return "#e5e7eb";
+    }
+    return "#dbeafe";
+}
+
+#define SVG_W 1100
+#define LABEL_W 230
+#define LANE_H 16
+
+static void write_html_rollout(const struct rep_rollout *r, size_t idx, FILE *out)
+{
+    char a[48], d[32];
+    int64_t span = r->at - r->started_at, end = r->at;
+    const char **pods = xcalloc(r->np + 1, sizeof(char *));
+    size_t npods = 0, lanes;
+    double scale;
+    int bad = r->status != ROLLOUT_SUCCEEDED && r->status != ROLLOUT_STARTED;
+
+    for (size_t i = 0; i < r->np; i++) {
+        int seen = 0;
+
+        if (r->points[i].at > end) {
+            end = r->points[i].at;
+        }
+        for (size_t k = 0; r->points[i].pod && k < npods; k++) {
+            seen |= strcmp(pods[k], r->points[i].pod) == 0;
+        }
+        if (r->points[i].pod && !seen) {
+            pods[npods++] = r->points[i].pod;
+        }
+    }
+    span = end - r->started_at;
+    if (span <= 0) {
+        span = 1000000000LL;
+    }
+    scale = (double)(SVG_W - LABEL_W - 20) / (double)span;
+    lanes = npods + 1;
+    rel(d, sizeof(d), r->at - r->started_at);
+    clock_format_rfc3339(r->started_at, a, sizeof(a));
+    fprintf(out, "<section class=\"rollout\" id=\"rollout-%zu\">\n<h2>", idx);
+    h(out, r->app[0] ? r->app : "(app unknown)");
+    fputs(" <span class=\"release\">", out);
+    h(out, r->release ? r->release : "release unknown");
+    fprintf(out, "</span> <span class=\"status %s\">%s</span> <span class=\"dur\">after %s, from ",
+            bad ? "bad" : "good", rollout_status_name(r->status), d + 1);
+    h(out, a);
+    fputs("</span></h2>\n", out);
+    if (r->diagnosis && r->diagnosis[0]) {
+        fputs("<p class=\"diagnosis\"><b>Diagnosis:</b> ", out);
+        h(out, r->diagnosis);
+        fputs("</p>\n", out);
+    }
+    if (r->hint && r->hint[0]) {
+        fputs("<p class=\"hint\"><b>What to do:</b> ", out);
+        h(out, r->hint);
+        fputs("</p>\n", out);
+    }
+    /* the timeline: an atom lane, then one lane per pod */
+    fprintf(out, "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" "
+                 "height=\"%zu\" viewBox=\"0 0 %d %zu\">\n",
+            SVG_W, (lanes + 1) * LANE_H + 24, SVG_W, (lanes + 1) * LANE_H + 24);
+    for (int t = 0; t <= 10; t++) {
+        double x = LABEL_W + (SVG_W - LABEL_W - 20) * t / 10.0;
+
+        rel(d, sizeof(d), span * t / 10);
+        fprintf(out, "<line class=\"grid\" x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%zu\"/>"
+                     "<text class=\"tick\" x=\"%.1f\" y=\"%zu\" text-anchor=\"%s\">%s</text>\n",
+                x, x, (lanes + 1) * LANE_H, x, (lanes + 1) * LANE_H + 14,
+                t == 0 ? "start" : t == 10 ? "end" : "middle", d);
+    }
+    fprintf(out, "<g class=\"lane atom\"><text class=\"label\" x=\"4\" y=\"%d\">atom status</text>\n",
+            LANE_H - 4);
+    for (size_t i = 0; i < r->np; i++) {
+        int64_t next = end;
+
+        if (r->points[i].pod != NULL) {
+            continue;
+        }
+        for (size_t k = i + 1; k < r->np; k++) {
+            if (r->points[k].pod == NULL) {
+                next = r->points[k].at;
+                break;
+            }
+        }
+        fprintf(out, "<rect class=\"phase\" x=\"%.1f\" y=\"2\" width=\"%.1f\" height=\"%d\" "
+                     "fill=\"%s\"><title>",
+                LABEL_W + (double)(r->points[i].at - r->started_at) * scale,
+                (double)(next - r->points[i].at) * scale + 1, LANE_H - 4,
+                phase_colour(r->points[i].what));
+        rel(d, sizeof(d), r->points[i].at - r->started_at);
+        h(out, d);
+        fputs(" ", out);
+        h(out, r->points[i].what);
+        fputs("</title></rect>\n", out);
+    }
+    fputs("</g>\n", out);
+    for (size_t p = 0; p < npods; p++) {
+        double y = (double)(p + 1) * LANE_H;
+
+        fprintf(out, "<g class=\"lane pod\"><text class=\"label\" x=\"4\" y=\"%.0f\">", y + LANE_H - 4);
+        h(out, pods[p]);
+        fputs("</text>\n", out);
+        for (size_t i = 0; i < r->np; i++) {
+            int64_t next = end;
+            double x;
+
+            if (r->points[i].pod == NULL || strcmp(r->points[i].pod, pods[p]) != 0) {
+                continue;
+            }
+            for (size_t k = i + 1; k < r->np; k++) {
+                if (r->points[k].pod && strcmp(r->points[k].pod, pods[p]) == 0 &&
+                    !r->points[k].failure) {
+                    next = r->points[k].at;
+                    break;
+                }
+            }
+            x = LABEL_W + (double)(r->points[i].at - r->started_at) * scale;
+            rel(d, sizeof(d), r->points[i].at - r->started_at);
+            if (r->points[i].failure) {
+                fprintf(out, "<circle class=\"marker failure\" cx=\"%.1f\" cy=\"%.1f\" r=\"5\"><title>",
+                        x, y + LANE_H / 2.0);
+                h(out, d);
+                fputs(" ", out);
+                h(out, r->points[i].what);
+                if (r->points[i].line) {
+                    fputs(": ", out);
+                    h(out, r->points[i].line);
+                }
+                fputs("</title></circle>\n", out);
+            } else {
+                fprintf(out, "<rect class=\"phase\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
+                             "height=\"%d\" fill=\"%s\"><title>",
+                        x, y + 3, (double)(next - r->points[i].at) * scale + 1, LANE_H - 6,
+                        pod_colour(r->points[i].what, 0));
+                h(out, d);
+                fputs(" ", out);
+                h(out, r->points[i].what);
+                fputs("</title></rect>\n", out);
+            }
+        }
+        fputs("</g>\n", out);
+    }
+    fputs("</svg>\n", out);
+    if (r->nf > 0) {
+        fputs("<table class=\"failures\"><tr><th>failure</th><th>count</th><th>first line</th></tr>\n",
+              out);
+        for (size_t i = 0; i < r->nf; i++) {
+            fputs("<tr><td>", out);
+            h(out, r->failures[i].cls);
+            fprintf(out, "</td><td>%llu</td><td><code>", (unsigned long long)r->failures[i].count);
+            h(out, r->failures[i].evidence);
+            fputs("</code></td></tr>\n", out);
+        }
+        fputs("</table>\n", out);
+    }
+    fputs("</section>\n", out);
+    free(pods);
+}
+
+static void write_html(const struct sink_report *rep, FILE *out)
+{
+    fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<title>rollwatch report</title>\n<style>\n"
+          "body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#111827;max-width:1160px}\n"
+          "h1{font-size:20px}h2{font-size:16px;margin:28px 0 6px}\n"
+          ".release{color:#6b7280;font-weight:normal}.dur{color:#6b7280;font-weight:normal;"
+          "font-size:13px}\n.status{padding:1px 8px;border-radius:9px;color:#fff;font-size:12px}\n"
+          ".status.bad{background:#dc2626}.status.good{background:#16a34a}\n"
+          ".diagnosis,.hint{margin:4px 0}.hint{color:#374151;font-size:13px}\n"
+          "svg.timeline{border:1px solid #e5e7eb;background:#fafafa;margin:8px 0}\n"
+          ".label{font:11px monospace;fill:#374151}.tick{font:10px sans-serif;fill:#6b7280}\n"
+          ".grid{stroke:#e5e7eb}.marker.failure{fill:#dc2626;stroke:#fff}\n"
+          "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #e5e7eb;padding:3px 6px;"
+          "text-align:left;vertical-align:top}code{font-size:12px;word-break:break-all}\n"
+          ".summary td:first-child{font-weight:bold}\n</style></head><body>\n"
+          "<h1>rollwatch: rollout report</h1>\n", out);
+    fputs("<table class=\"summary\"><tr><th>app</th><th>release</th><th>status</th><th>duration</th>"
+          "<th>failures</th></tr>\n", out);
+    for (size_t k = 0; k < rep->n; k++) {
+        const struct rep_rollout *r = &rep->r[k];
+        char d[32];
+
+        rel(d, sizeof(d), r->at - r->started_at);
+        fprintf(out, "<tr><td><a href=\"#rollout-%zu\">", k);
+        h(out, r->app[0] ? r->app : "-");
+        fputs("</a></td><td>", out);
+        h(out, r->release ? r->release : "-");
+        fprintf(out, "</td><td>%s</td><td>%s</td><td>", rollout_status_name(r->status), d + 1);
+        for (size_t i = 0; i < r->nf; i++) {
+            fprintf(out, "%s", i ? ", " : "");
+            h(out, r->failures[i].cls);
+            fprintf(out, " &times;%llu", (unsigned long long)r->failures[i].count);
+        }
+        fputs("</td></tr>\n", out);
+    }
+    fputs("</table>\n", out);
+    for (size_t k = 0; k < rep->n; k++) {
+        write_html_rollout(&rep->r[k], k, out);
+    }
+    if (rep->n == 0) {
+        fputs("<p>No rollouts in these logs.</p>\n", out);
+    }
+    fputs("</body></html>\n", out);
+}
+
 int sink_report_write(struct sink_report *rep, FILE *out)
 {
     if (rep->fmt == REPORT_JSON) {
         write_json(rep, out);
+    } else if (rep->fmt == REPORT_HTML) {
+        write_html(rep, out);
     } else {
         write_text(rep, out);
     }
