@@ -497,11 +497,17 @@ static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_stat
     }
 }
 
-static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int seen)
+/* A new rollout; first: the transition that started it ("Running => Pending"), or NULL. */
+static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int seen,
+                  const char *first)
 {
     struct rollouts *all = eng->rollouts;
 
     rollout_clear(ro);
+    if (first != NULL) {
+        ro->transitions[ro->nt++] = xstrdup(first);
+        point(ro, at, NULL, first, strlen(first), 0, SLICE_NONE);
+    }
     if (all->early_release != NULL && strcmp(all->early_app, ro->app) == 0) {
         free(ro->next_release);
         ro->next_release = all->early_release;
@@ -545,7 +551,7 @@ static void transcript_ok(struct rules_engine *eng, struct rollout *ro, int64_t 
         return;
     }
     if (ro->next_release != NULL || eng->rollouts->early_release != NULL) {
-        start(eng, ro, at, 1);
+        start(eng, ro, at, 1, NULL);
         emit(eng, ro, ROLLOUT_SUCCEEDED, at);
     }
 }
@@ -566,7 +572,12 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
             /* the start line, arriving after the line that made us start implicitly */
             ro->start_seen = 1;
             ro->started_at = at < ro->started_at ? at : ro->started_at;
+            if (ro->nt < MAX_TRANSITIONS) {
+                ro->transitions[ro->nt++] = xstrdup(text);
+            }
+            point(ro, at, NULL, text, strlen(text), 0, SLICE_NONE);
             emit(eng, ro, ROLLOUT_STARTED, ro->started_at);
+            return;
         } else if (ro->phase == RO_DONE &&
                    (at < ro->ended_at || (at == ro->ended_at && !ro->start_seen))) {
             /* the start line of the rollout that already ended: late, not a new deploy */
@@ -587,16 +598,18 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
                      ro->emitted & (1u << ROLLOUT_FAILED) ? ROLLOUT_ROLLED_BACK : ROLLOUT_SUCCEEDED,
                      at);
             }
-            start(eng, ro, at, 1);
+            start(eng, ro, at, 1, text);
+            return;
         } else if (ro->phase != RO_ACTIVE) {
-            start(eng, ro, at, 1);
+            start(eng, ro, at, 1, text);
+            return;
         }
     } else if (ro->phase == RO_DONE && at <= ro->ended_at + LATE_NS) {
         /* a late line of the rollout that just ended: recorded, the verdict stands */
         add_unique(ro->transitions, &ro->nt, MAX_TRANSITIONS, sl(text));
         return;
     } else if (ro->phase != RO_ACTIVE) {
-        start(eng, ro, at, 0); /* the log begins in the middle of a rollout */
+        start(eng, ro, at, 0, NULL); /* the log begins in the middle of a rollout */
     }
     if (ro->nt < MAX_TRANSITIONS) {
         ro->transitions[ro->nt++] = xstrdup(text);
@@ -654,7 +667,7 @@ static void transcript(struct rules_engine *eng, struct rollout *ro, const struc
         /* a transcript line carries no time of its own: the atom's Pending starts the rollout
          * at its real time; only a transcript without atom lines starts at its OK */
         if (slice_eq(r->cli, "promoting") && own_time && ro->phase != RO_ACTIVE) {
-            start(eng, ro, at, 1);
+            start(eng, ro, at, 1, NULL);
         }
         if (slice_eq(r->cli, "promoting") && r->message.len >= 3 &&
             memcmp(r->message.p + r->message.len - 2, "OK", 2) == 0) {

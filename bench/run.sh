@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Benchmarks, all measured in one run on the same generated file (see the README's Performance):
+# throughput of rollwatch replay (default rules, with and without --records), rollwatch parse,
+# mtail with an equivalent program (bench/classify.mtail), grep -c and wc -l as the physical
+# limit; medians of RUNS runs; peak RSS; RSS at 1M vs 10M lines; live alert latency.
+# usage: bench/run.sh [LINES] [RUNS]      (from the repo root, after make build)
+set -euo pipefail
+LINES=${1:-1000000}
+RUNS=${2:-5}
+RW=${RW:-build/rollwatch}
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+bench/gen-logs.sh "$LINES" 42 >"$W/logs.txt"
+MB=$(du -m "$W/logs.txt" | cut -f1)
+echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "input: $LINES lines, $MB MB (bench/gen-logs.sh $LINES 42)"
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# time_cmd NAME CMD...: median wall seconds over RUNS, and the peak RSS of the last run
+time_cmd() {
+    local name=$1
+    shift
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -f '%e %M' -o "$W/t" "$@" >/dev/null 2>&1 || true
+        cat "$W/t"
+    done >"$W/times"
+    local secs rss
+    secs=$(awk '{ print $1 }' "$W/times" | median)
+    rss=$(awk '{ print $2 }' "$W/times" | tail -n 1)
+    printf '%s %s %s\n' "$name" "$secs" "$rss" >>"$W/results"
+}
+: >"$W/results"
+time_cmd "wc -l" wc -l "$W/logs.txt"
+time_cmd "grep -c system/k8s" grep -c system/k8s "$W/logs.txt"
+time_cmd "rollwatch parse" "$RW" parse -q "$W/logs.txt"
+time_cmd "rollwatch replay" "$RW" replay -q --rules rules.d --output json "$W/logs.txt"
+time_cmd "rollwatch replay --records" "$RW" replay -q --rules rules.d --records "$W/logs.txt"
+if command -v mtail >/dev/null; then
+    mkdir -p "$W/progs"
+    cp bench/classify.mtail "$W/progs/"
+    time_cmd "mtail --one_shot" mtail --one_shot --progs "$W/progs" --logs "$W/logs.txt" --logtostderr
+else
+    echo "(mtail not installed: apt-get install mtail)"
+fi
+grep_s=$(awk '$0 ~ /^grep/ { print $(NF-1) }' "$W/results")
+printf '\n%-28s %9s %12s %8s %10s %10s\n' command seconds "lines/s" "MB/s" "vs grep" "RSS MiB"
+while read -r line; do
+    name=${line% * *}
+    rest=${line##"$name" }
+    secs=${rest% *}
+    rss=${rest#* }
+    awk -v n="$name" -v s="$secs" -v r="$rss" -v l="$LINES" -v mb="$MB" -v g="$grep_s" 'BEGIN {
+        s = (s > 0 ? s : 0.001)
+        printf "%-28s %9.3f %12.0f %8.1f %9.1fx %10.1f\n", n, s, l / s, mb / s, s / g, r / 1024 }'
+done <"$W/results"
+if command -v mtail >/dev/null; then
+    awk '/^rollwatch replay [0-9]/ { r = $(NF-1) } /^mtail/ { m = $(NF-1) }
+         END { if (r > 0) printf "\nrollwatch replay is %.1fx mtail'"'"'s throughput\n", m / r }' "$W/results"
+fi
+
+# memory stays bounded: 10x the lines, the same peak RSS (within a few MiB)
+if [ "${BIG:-1}" = 1 ]; then
+    bench/gen-logs.sh $((LINES * 10)) 43 >"$W/big.txt"
+    /usr/bin/time -f '%M' -o "$W/t1" "$RW" replay -q --rules rules.d "$W/logs.txt" >/dev/null
+    /usr/bin/time -f '%M' -o "$W/t10" "$RW" replay -q --rules rules.d "$W/big.txt" >/dev/null
+    echo "peak RSS: $((LINES)) lines $(($(cat "$W/t1") / 1024)) MiB, $((LINES * 10)) lines $(($(cat "$W/t10") / 1024)) MiB"
+    rm -f "$W/big.txt"
+fi
+python3 bench/latency.py "$RW" rules.d 2000
