@@ -366,6 +366,19 @@ static int drain_turn(struct ingest_follow *in, size_t idx)
     return more;
 }
 
+/* The file's bytes before our offset are gone: read it again from 0, dropping a partial line. */
+static void from_start(struct ingest_follow *in, struct followed *f, const char *how,
+                       const struct stat *st)
+{
+    log_at(LOG_WARN, "ingest", "file %s, reading from the start inode=%llu path=%s", how,
+           (unsigned long long)st->st_ino, f->path);
+    in->stats.truncated++;
+    f->pos = 0;
+    f->buf.start = f->buf.scan = f->buf.end = 0;
+    f->buf.skipping = 0;
+    in->dirty = 1;
+}
+
 /* One file's turn: notice rotation, truncation and deletion, then read. */
 static int turn(struct ingest_follow *in, struct followed *f)
 {
@@ -379,23 +392,10 @@ static int turn(struct ingest_follow *in, struct followed *f)
         }
     }
     if (fstat(f->fd, &by_fd) == 0 && by_fd.st_size < f->pos) {
-        log_at(LOG_WARN, "ingest", "file truncated, reading from the start inode=%llu path=%s",
-               (unsigned long long)by_fd.st_ino, f->path);
-        in->stats.truncated++;
-        f->pos = 0;
-        f->buf.start = f->buf.scan = f->buf.end = 0;
-        f->buf.skipping = 0;
-        in->dirty = 1;
-    }
-    if (f->pos > 0 && f->pos <= by_fd.st_size && mark_at(f->fd, f->pos) != f->mark) {
+        from_start(in, f, "truncated", &by_fd);
+    } else if (f->pos > 0 && f->pos <= by_fd.st_size && mark_at(f->fd, f->pos) != f->mark) {
         /* truncated and written again past our offset before we looked (copytruncate) */
-        log_at(LOG_WARN, "ingest", "file rewritten, reading from the start inode=%llu path=%s",
-               (unsigned long long)by_fd.st_ino, f->path);
-        in->stats.truncated++;
-        f->pos = 0;
-        f->buf.start = f->buf.scan = f->buf.end = 0;
-        f->buf.skipping = 0;
-        in->dirty = 1;
+        from_start(in, f, "rewritten", &by_fd);
     }
     more = read_some(in, f);
     f->mark = mark_at(f->fd, f->pos);
