@@ -244,8 +244,22 @@ static void close_fd(struct followed *f)
     }
 }
 
-/* Reads what f has, up to the turn budget. Returns 1 if it stopped with more to read. */
+static int read_some_raw(struct ingest_follow *in, struct followed *f);
+
+/*
+ * Reads what f has, up to the turn budget, and remembers the hash of the bytes before the new
+ * position (every read path must: a stale hash looks like a rewritten file). Returns 1 if it
+ * stopped with more to read.
+ */
 static int read_some(struct ingest_follow *in, struct followed *f)
+{
+    int more = read_some_raw(in, f);
+
+    f->mark = mark_at(f->fd, f->pos);
+    return more;
+}
+
+static int read_some_raw(struct ingest_follow *in, struct followed *f)
 {
     size_t done = 0;
 
@@ -398,7 +412,6 @@ static int turn(struct ingest_follow *in, struct followed *f)
         from_start(in, f, "rewritten", &by_fd);
     }
     more = read_some(in, f);
-    f->mark = mark_at(f->fd, f->pos);
     if (more) {
         return 1;
     }

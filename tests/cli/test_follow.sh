@@ -34,7 +34,7 @@ check_once() { # check_once WHAT N OUT...: lines 1..N each exactly once
     fi
 }
 
-# --- 10,000 lines through rename, copytruncate and delete + re-create
+# --- 11,000 lines through rename, copytruncate, delete + re-create and a swap
 D="$TMP/rot"
 mkdir -p "$D"
 "$RW" run "${R[@]}" "$D/app.log" >"$TMP/rot.out" 2>"$TMP/rot.err" &
@@ -58,9 +58,21 @@ wait_count "$n" "$TMP/rot.out" || true
 rm "$D/app.log"                     # delete and re-create
 sleep 0.4
 write 2500
+wait_count "$n" "$TMP/rot.out" || true
+# the new file is already in place when the rotation is noticed (renames back to back), then
+# more lines follow: the new file must not look rewritten and be read twice
+D_real=$D
+D="$TMP/rot-next"
+mkdir -p "$D"
+write 500
+ln "$D_real/app.log" "$D_real/app.log.3" # keep the old one, then replace the path atomically:
+mv "$D/app.log" "$D_real/app.log"         # the path never goes missing, its inode changes
+D=$D_real
+sleep 0.5
+write 500
 wait_count "$n" "$TMP/rot.out"
-expect_eq "rotation: lines written" 10000 "$n"
-check_once "rotation: 10,000 lines through rename, copytruncate, delete" 10000 "$TMP/rot.out"
+expect_eq "rotation: lines written" 11000 "$n"
+check_once "rotation: 11,000 lines through rename, copytruncate, delete, swap" 11000 "$TMP/rot.out"
 grep -q 'file truncated' "$TMP/rot.err" && pass || fail "truncation not logged"
 grep -q 'file rotated\|removed or renamed' "$TMP/rot.err" && pass || fail "rotation not logged"
 kill -TERM "${PIDS[0]}"
