@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ingest.h"
+#include "hash.h"
 #include "ingest_int.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -45,13 +46,9 @@ struct ingest_exec {
 
 static uint64_t line_hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = hash_fnv1a(s, n);
 
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h ? h : 1;
+    return h ? h : 1; /* 0 marks an empty slot */
 }
 
 static int set_has(const struct ingest_exec *ex, uint64_t h)

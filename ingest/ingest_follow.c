@@ -16,6 +16,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "fsutil.h"
+#include "hash.h"
 #include "ingest.h"
 #include "ingest_int.h"
 #include "log.h"
@@ -78,17 +79,6 @@ struct ingest_follow {
 
 /* ---- offsets ---------------------------------------------------------------------------------- */
 
-static uint64_t fnv(const unsigned char *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= p[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 /* Hash of the MARK_LEN bytes before off in fd (fewer at the start of the file). */
 static uint64_t mark_at(int fd, off_t off)
 {
@@ -96,7 +86,7 @@ static uint64_t mark_at(int fd, off_t off)
     off_t from = off > MARK_LEN ? off - MARK_LEN : 0;
     ssize_t n = pread(fd, b, (size_t)(off - from), from);
 
-    return n < 0 ? 0 : fnv(b, (size_t)n);
+    return n < 0 ? 0 : hash_fnv1a(b, (size_t)n);
 }
 
 /* Where the lines handed out so far end: the read position less the partial line held back. */

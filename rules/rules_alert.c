@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "rules.h"
+#include "hash.h"
 #include "rules_int.h"
 #include "xmalloc.h"
 
@@ -70,13 +71,7 @@ void rules__alerts_free(struct alerts *al)
 
 static void fingerprint(const char *key, size_t n, char out[17])
 {
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)key[i];
-        h *= 1099511628211ULL;
-    }
-    snprintf(out, 17, "%016llx", (unsigned long long)h);
+    snprintf(out, 17, "%016llx", (unsigned long long)hash_fnv1a(key, n));
 }
 
 /* Keeps a copy of a (just sent) in st for a later resolved notice. */

@@ -2,19 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "rules_int.h"
 #include "xmalloc.h"
-
-static uint64_t fnv1a(const char *s, size_t n)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
 
 void rules__kv_init(struct kv *kv, size_t cap, void (*free_val)(void *))
 {
@@ -55,7 +45,7 @@ static void lru_push_front(struct kv *kv, struct kv_entry *e)
 
 struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len)
 {
-    uint64_t h = fnv1a(key, len);
+    uint64_t h = hash_fnv1a(key, len);
     struct kv_entry *e = kv->buckets[h & (kv->nbuckets - 1)];
 
     for (; e != NULL; e = e->hnext) {
@@ -117,7 +107,7 @@ struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64
         e = xcalloc(1, sizeof(*e));
         e->key = xstrndup(key, len);
         e->key_len = len;
-        e->hash = fnv1a(key, len);
+        e->hash = hash_fnv1a(key, len);
         e->hnext = kv->buckets[e->hash & (kv->nbuckets - 1)];
         kv->buckets[e->hash & (kv->nbuckets - 1)] = e;
         kv->count++;

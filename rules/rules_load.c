@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "rules.h"
+#include "hash.h"
 #include "rules_int.h"
 #include "xmalloc.h"
 
@@ -801,13 +802,9 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
     r->id = xstrdup(id->str);
     r->file = xstrdup(L->doc->path);
     {
-        uint64_t h = 1469598103934665603ULL;
+        size_t end = obj->end < L->doc->len ? obj->end : L->doc->len;
 
-        for (size_t i = obj->off; i < obj->end && i < L->doc->len; i++) {
-            h ^= (unsigned char)L->doc->text[i];
-            h *= 1099511628211ULL;
-        }
-        r->text_hash = h;
+        r->text_hash = hash_fnv1a(L->doc->text + obj->off, end > obj->off ? end - obj->off : 0);
     }
     {
         int col;

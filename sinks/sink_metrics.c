@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "clock.h"
+#include "hash.h"
 #include "sink_int.h"
 #include "sinks.h"
 #include "utf8.h"
@@ -98,15 +99,11 @@ static int same(const struct series *s, const struct slice *v, size_t n)
 
 static uint64_t hash_values(const struct slice *v, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;
+    uint64_t h = HASH_FNV1A_INIT;
 
     for (size_t i = 0; i < n; i++) {
-        for (size_t k = 0; v[i].p && k < v[i].len; k++) {
-            h ^= (unsigned char)v[i].p[k];
-            h *= 1099511628211ULL;
-        }
-        h ^= 0x1f;
-        h *= 1099511628211ULL;
+        h = hash_fnv1a_more(h, v[i].p ? v[i].p : "", v[i].p ? v[i].len : 0);
+        h = hash_fnv1a_more(h, "\x1f", 1); /* ("ab","c") and ("a","bc") differ */
     }
     return h;
 }

@@ -18,6 +18,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "hash.h"
 #include "log.h"
 #include "sink_int.h"
 #include "sinks.h"
@@ -92,17 +93,6 @@ static void new_id(struct sink_webhooks *ws, char out[33])
     for (int i = 0; i < 16; i++) {
         snprintf(out + 2 * i, 3, "%02x", b[i]);
     }
-}
-
-static uint64_t fnv(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
 }
 
 static void ts_json(struct sink__buf *b, int64_t ns)
@@ -646,7 +636,7 @@ int sink_webhooks_add(struct sink_webhooks *ws, const char *url, enum webhook_fo
     if (ws->state_dir != NULL) {
         /* one spool per URL, named by a hash of it (the URL may hold a token) */
         snprintf(dir, sizeof(dir), "%s/spool/%016llx", ws->state_dir,
-                 (unsigned long long)fnv(url));
+                 (unsigned long long)hash_fnv1a(url, strlen(url)));
     }
     if (sink__spool_open(&w->spool, ws->state_dir ? dir : NULL, ws->opts.max_queue, e) != 0) {
         free(w->url);
