@@ -46,7 +46,7 @@ struct ingest_exec {
 
 static uint64_t line_hash(const char *s, size_t n)
 {
-    uint64_t h = hash_fnv1a(s, n);
+    uint64_t h = hash_mem(s, n);
 
     return h ? h : 1; /* 0 marks an empty slot */
 }

@@ -43,9 +43,8 @@ static void lru_push_front(struct kv *kv, struct kv_entry *e)
     }
 }
 
-struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len)
+static struct kv_entry *find(const struct kv *kv, const char *key, size_t len, uint64_t h)
 {
-    uint64_t h = hash_fnv1a(key, len);
     struct kv_entry *e = kv->buckets[h & (kv->nbuckets - 1)];
 
     for (; e != NULL; e = e->hnext) {
@@ -54,6 +53,11 @@ struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len)
         }
     }
     return NULL;
+}
+
+struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len)
+{
+    return find(kv, key, len, hash_mem(key, len));
 }
 
 static void grow(struct kv *kv)
@@ -94,7 +98,8 @@ void rules__kv_del(struct kv *kv, struct kv_entry *e)
 
 struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64_t now)
 {
-    struct kv_entry *e = rules__kv_get(kv, key, len);
+    uint64_t h = hash_mem(key, len);
+    struct kv_entry *e = find(kv, key, len, h);
 
     if (e == NULL) {
         if (kv->count >= kv->cap && kv->tail != NULL) {
@@ -107,7 +112,7 @@ struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64
         e = xcalloc(1, sizeof(*e));
         e->key = xstrndup(key, len);
         e->key_len = len;
-        e->hash = hash_fnv1a(key, len);
+        e->hash = h;
         e->hnext = kv->buckets[e->hash & (kv->nbuckets - 1)];
         kv->buckets[e->hash & (kv->nbuckets - 1)] = e;
         kv->count++;
@@ -119,6 +124,12 @@ struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64
         e->touched = now;
     }
     return e;
+}
+
+void rules__kv_touch(struct kv *kv, struct kv_entry *e)
+{
+    lru_unlink(kv, e);
+    lru_push_front(kv, e);
 }
 
 void rules__kv_expire(struct kv *kv, int64_t cutoff)
