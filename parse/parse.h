@@ -25,6 +25,10 @@ struct parse_stats {
 struct parser {
     int64_t last_ts_ns;
     int have_ts;
+    /* the last Convox timestamp text and its value: consecutive lines mostly share it */
+    char ts_text[40];
+    size_t ts_len;
+    int64_t ts_ns;
     struct parse_stats stats;
 };
 

@@ -6,11 +6,13 @@
 
 #include "record.h"
 
-static inline int parse__has_prefix(struct slice s, const char *prefix)
+static inline int parse__has_prefix_n(struct slice s, const char *prefix, size_t n)
 {
-    size_t n = strlen(prefix);
     return s.p != NULL && s.len >= n && memcmp(s.p, prefix, n) == 0;
 }
+
+/* prefix must be a string literal (its length is taken at compile time) */
+#define parse__has_prefix(s, prefix) parse__has_prefix_n((s), prefix, sizeof(prefix) - 1)
 
 /* Deploy transcript lines (convox deploy / releases promote). Returns 1 if recognised. */
 int parse__cli_line(const char *s, size_t n, struct record *out);

@@ -131,14 +131,32 @@ static void app_stream(const char *s, size_t n, size_t type_len, struct record *
     out->service = service.len ? service : SLICE_NONE;
 }
 
+/* parse_rfc3339, but a repeat of the previous line's timestamp text costs one compare. */
+static int cached_time(struct parser *p, const char *s, size_t n, int64_t *ns)
+{
+    if (n > 0 && n == p->ts_len && memcmp(s, p->ts_text, n) == 0) {
+        *ns = p->ts_ns;
+        return 0;
+    }
+    if (parse_rfc3339(s, n, ns) != 0) {
+        return -1;
+    }
+    if (n <= sizeof(p->ts_text)) {
+        memcpy(p->ts_text, s, n);
+        p->ts_len = n;
+        p->ts_ns = *ns;
+    }
+    return 0;
+}
+
 /* "<TS> <stream> <message>": Convox's own prefix (convox-logs.md §2.1). */
-static int convox_line(const char *s, size_t n, struct record *out)
+static int convox_line(struct parser *p, const char *s, size_t n, struct record *out)
 {
     const char *sp = memchr(s, ' ', n);
     const char *stream, *sp2;
     size_t stream_len;
 
-    if (sp == NULL || parse_rfc3339(s, (size_t)(sp - s), &out->ts_ns) != 0) {
+    if (sp == NULL || cached_time(p, s, (size_t)(sp - s), &out->ts_ns) != 0) {
         return 0;
     }
     out->ts_src = TS_OWN;
@@ -245,7 +263,7 @@ void parse_line(struct parser *p, const struct source *src, const char *line, si
     if (n > 0 && s[0] == '[') {
         done = kubectl_line(s, n, out);
     } else if (n > 20 && is_digit(s[0])) {
-        done = convox_line(s, n, out);
+        done = convox_line(p, s, n, out);
     }
     if (!done && !parse__cli_line(s, n, out)) {
         /* Unknown: keep the whole line (with any CI prefix) as the message. */
