@@ -130,7 +130,7 @@ static void pull(struct ingest_merge *m, struct msrc *s)
     }
     s->have = 1;
     m->stats.truncated += (s->flags & REC_TRUNCATED) != 0;
-    {
+    if (m->n > 1) { /* one source is read in its own order: no time needed */
         int64_t t;
 
         if (m->time_of(s->line, s->len, &t) == 0) {
