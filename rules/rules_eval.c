@@ -443,6 +443,8 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
 void rules_eval(struct rules_engine *eng, struct record *r)
 {
     const struct rule_set *set = eng->set;
+    const uint32_t *list;
+    unsigned b;
 
     eng->stats.records++;
     eng->class_rule = NULL;
@@ -450,21 +452,12 @@ void rules_eval(struct rules_engine *eng, struct record *r)
         advance(eng, r->ts_ns);
     }
     rules__rollouts_label(eng, r);
-    for (size_t j = 0; j < set->nby_kind[r->kind]; j++) {
-        size_t i = set->by_kind[r->kind][j];
+    b = r->message.p != NULL && r->message.len > 0 ? (unsigned char)r->message.p[0] : 256;
+    list = set->dispatch + set->disp_off[r->kind][b];
+    for (size_t j = 0; j < set->disp_n[r->kind][b]; j++) {
+        size_t i = list[j];
         const struct rule *rule = &set->rules[i];
 
-        if (rule->has_first) {
-            unsigned char b;
-
-            if (r->message.p == NULL || r->message.len == 0) {
-                continue;
-            }
-            b = (unsigned char)r->message.p[0];
-            if (!((rule->first[b >> 6] >> (b & 63)) & 1)) {
-                continue;
-            }
-        }
         switch (rule->type) {
         case RULE_MATCH:
             eval_match(eng, rule, i, r);

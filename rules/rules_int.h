@@ -171,9 +171,15 @@ struct rule_set {
     size_t nextra;
     pcre2_match_data *md; /* one block, sized for the largest pattern (single thread) */
     pcre2_match_context *mctx;
-    /* dispatch: for each record kind, the rules that can match it, in load order */
-    size_t *by_kind[RECORD_KIND_COUNT]; /* owned */
-    size_t nby_kind[RECORD_KIND_COUNT];
+    /*
+     * dispatch: for each record kind and first byte of the message (256: no message), the
+     * rules that can match it, in load order. Lists live in one pool; bytes no prefix test
+     * names share the list of the rules without one.
+     */
+    uint32_t *dispatch; /* owned */
+    size_t dispatch_len, dispatch_cap;
+    uint32_t disp_off[RECORD_KIND_COUNT][257];
+    uint32_t disp_n[RECORD_KIND_COUNT][257];
     /* tags used by "recent" conditions, so eval records only what someone asks for */
     size_t *recent_rules; /* owned: indices of the rules with a "recent" condition */
     size_t nrecent_rules;
@@ -230,6 +236,8 @@ struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len);
 /* Finds or creates key (created entries have val NULL), marks it most recent at time now. */
 struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64_t now);
 void rules__kv_del(struct kv *kv, struct kv_entry *e);
+/* Makes e the most recent without changing its time. */
+void rules__kv_touch(struct kv *kv, struct kv_entry *e);
 /* Drops entries untouched since before cutoff (oldest first). */
 void rules__kv_expire(struct kv *kv, int64_t cutoff);
 
@@ -254,8 +262,12 @@ struct alert_spec {
 #define ALERT_SCOPE_FAILED 3  /* resolved when the rollout ends (rolled back or not) */
 #define ALERT_SCOPE_APP_DOWN 4 /* rollback failed: resolved by the next successful rollout */
 
+struct alert_state;
+
 struct alerts {
     struct kv table; /* alert key -> struct alert_state */
+    /* the firing ones, in the order they began: what a rollout's end may resolve */
+    struct alert_state *firing_head, *firing_tail;
     rules_alert_cb on_alert;
     void *arg;
     int64_t repeat_ns;

@@ -291,7 +291,7 @@ static void compile_regex(struct loader *L, struct cond *c, const struct jnode *
 
         if (strcmp(name, "kind") == 0 || strcmp(name, "object_kind") == 0 ||
             strcmp(name, "event") == 0 || strcmp(name, "class") == 0 ||
-            strcmp(name, "line") == 0) {
+            strcmp(name, "line") == 0 || strcmp(name, "message") == 0) {
             fail_at(L, v->off, "a capture cannot be named \"%s\" (set by the parser or rules)",
                     name);
             continue;
@@ -948,9 +948,7 @@ void rules_set_free(struct rule_set *set)
     }
     free(set->extra_names);
     free(set->recent_rules);
-    for (int k = 0; k < RECORD_KIND_COUNT; k++) {
-        free(set->by_kind[k]);
-    }
+    free(set->dispatch);
     pcre2_match_data_free(set->md);
     pcre2_match_context_free(set->mctx);
     free(set);
@@ -1021,28 +1019,68 @@ static int first_bytes(const struct when *w, uint64_t set[4])
     return 0;
 }
 
+static void dispatch_push(struct rule_set *set, uint32_t v)
+{
+    if (set->dispatch_len == set->dispatch_cap) {
+        set->dispatch_cap = set->dispatch_cap ? set->dispatch_cap * 2 : 256;
+        set->dispatch = xrealloc(set->dispatch, set->dispatch_cap * sizeof(*set->dispatch));
+    }
+    set->dispatch[set->dispatch_len++] = v;
+}
+
+/* Appends to the pool the rules of kind mask bit k that can see a message starting with b. */
+static void dispatch_list(struct rule_set *set, const unsigned *kinds, int k, int b)
+{
+    set->disp_off[k][b] = (uint32_t)set->dispatch_len;
+    for (size_t i = 0; i < set->nrules; i++) {
+        const struct rule *r = &set->rules[i];
+
+        if (!(kinds[i] & (1u << k))) {
+            continue;
+        }
+        if (r->has_first && (b == 256 || !((r->first[b >> 6] >> (b & 63)) & 1))) {
+            continue;
+        }
+        dispatch_push(set, (uint32_t)i);
+    }
+    set->disp_n[k][b] = (uint32_t)(set->dispatch_len - set->disp_off[k][b]);
+}
+
+/*
+ * Most records meet a handful of the rules: the kind and the first byte of the message (from
+ * prefix tests) pick the list, so the rest are never looked at.
+ */
 static void build_dispatch(struct rule_set *set)
 {
+    unsigned *kinds = xcalloc(set->nrules + 1, sizeof(unsigned));
+    uint64_t named[4] = {0}; /* first bytes some prefix test names */
+
     for (size_t i = 0; i < set->nrules; i++) {
         struct rule *r = &set->rules[i];
-        unsigned m = kinds_of(&r->when);
 
+        kinds[i] = kinds_of(&r->when);
         /* match and threshold rules only: an expect rule also listens for its "then" */
         if (r->type != RULE_EXPECT) {
             r->has_first = first_bytes(&r->when, r->first);
+        } else {
+            kinds[i] |= kinds_of(&r->then); /* B records must reach the rule too */
         }
-
-        if (r->type == RULE_EXPECT) {
-            m |= kinds_of(&r->then); /* B records must reach the rule too */
+        for (int w = 0; r->has_first && w < 4; w++) {
+            named[w] |= r->first[w];
         }
-        for (int k = 0; k < RECORD_KIND_COUNT; k++) {
-            if (m & (1u << k)) {
-                set->by_kind[k] =
-                    xrealloc(set->by_kind[k], (set->nby_kind[k] + 1) * sizeof(size_t));
-                set->by_kind[k][set->nby_kind[k]++] = i;
+    }
+    for (int k = 0; k < RECORD_KIND_COUNT; k++) {
+        dispatch_list(set, kinds, k, 256);
+        for (int b = 0; b < 256; b++) {
+            if ((named[b >> 6] >> (b & 63)) & 1) {
+                dispatch_list(set, kinds, k, b);
+            } else {
+                set->disp_off[k][b] = set->disp_off[k][256];
+                set->disp_n[k][b] = set->disp_n[k][256];
             }
         }
     }
+    free(kinds);
 }
 
 /* Parses every file, then compiles classes from all of them, then rules in order. */

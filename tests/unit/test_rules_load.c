@@ -159,6 +159,10 @@ static void test_regex_errors(void **state)
     expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"message\": {\"regex\": \"(?<kind>x)\"}},"
                  " \"event\": \"e\"}]}",
                  1, 54, "cannot be named \"kind\"");
+    /* the engine picks rules by the message's first byte: no rule may rewrite it */
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"line\": {\"regex\": \"(?<message>x)\"}},"
+                 " \"event\": \"e\"}]}",
+                 1, 51, "cannot be named \"message\"");
     expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"message\": {\"not\": {\"regex\": "
                  "\"(?<p>x)\"}}}, \"event\": \"e\"}]}",
                  1, 62, "not allowed inside \"not\"");
