@@ -14,6 +14,8 @@
 
 /* The last alert sent for a fingerprint, kept to say "resolved" about it later. */
 struct alert_state {
+    struct alerts *owner;
+    struct alert_state *fprev, *fnext; /* the owner's firing list, while firing */
     int firing;
     int scope;
     int64_t starts_at;
@@ -46,10 +48,47 @@ static void state_strings_free(struct alert_state *st)
     free(st->evidence);
 }
 
+static void firing_link(struct alert_state *st)
+{
+    struct alerts *al = st->owner;
+
+    st->firing = 1;
+    st->fnext = NULL;
+    st->fprev = al->firing_tail;
+    if (al->firing_tail) {
+        al->firing_tail->fnext = st;
+    } else {
+        al->firing_head = st;
+    }
+    al->firing_tail = st;
+}
+
+static void firing_unlink(struct alert_state *st)
+{
+    struct alerts *al = st->owner;
+
+    if (!st->firing) {
+        return;
+    }
+    st->firing = 0;
+    if (st->fprev) {
+        st->fprev->fnext = st->fnext;
+    } else {
+        al->firing_head = st->fnext;
+    }
+    if (st->fnext) {
+        st->fnext->fprev = st->fprev;
+    } else {
+        al->firing_tail = st->fprev;
+    }
+    st->fprev = st->fnext = NULL;
+}
+
 static void state_free(void *p)
 {
     struct alert_state *st = p;
 
+    firing_unlink(st); /* evicted while firing: the table was full */
     state_strings_free(st);
     free(st);
 }
@@ -104,6 +143,7 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
 
     if (st == NULL) {
         st = e->val = xcalloc(1, sizeof(*st));
+        st->owner = al;
     }
     if (st->firing && at - st->last_sent < al->repeat_ns) {
         st->count++;
@@ -112,7 +152,7 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
     }
     if (!st->firing) {
         /* a new episode: count and start time begin again */
-        st->firing = 1;
+        firing_link(st);
         st->starts_at = at;
         st->count = 0;
     }
@@ -171,7 +211,7 @@ static void send_resolved(struct alerts *al, struct alert_state *st, int64_t at)
 {
     struct alert a = st->a;
 
-    st->firing = 0;
+    firing_unlink(st);
     a.status = ALERT_RESOLVED;
     a.rule = st->name;
     a.class_name = st->class_name;
@@ -208,12 +248,14 @@ void rules__alert_resolve_key(struct alerts *al, const char *name, const int *ke
 
 void rules__alert_resolve_scope(struct alerts *al, struct slice app, int scope, int64_t at)
 {
+    struct alert_state *st, *next;
+
     /* oldest first, so notices come out in the order the alerts began */
-    for (struct kv_entry *e = al->table.tail; e != NULL; e = e->lprev) {
-        struct alert_state *st = e->val;
+    for (st = al->firing_head; st != NULL; st = next) {
         struct slice sa = as_slice(st->app);
 
-        if (st->firing && st->scope == scope && sa.len == app.len &&
+        next = st->fnext;
+        if (st->scope == scope && sa.len == app.len &&
             (app.len == 0 || memcmp(sa.p, app.p, app.len) == 0)) {
             send_resolved(al, st, at);
         }
@@ -222,12 +264,19 @@ void rules__alert_resolve_scope(struct alerts *al, struct slice app, int scope, 
 
 void rules__alerts_expire(struct alerts *al, int64_t cutoff)
 {
-    struct kv_entry *e, *prev;
+    struct kv_entry *e, *first_kept = NULL;
 
-    /* a firing alert stays (its resolve may still come); a resolved one is forgotten */
-    for (e = al->table.tail; e != NULL && e->touched < cutoff; e = prev) {
-        prev = e->lprev;
-        if (!((struct alert_state *)e->val)->firing) {
+    /*
+     * A firing alert stays (its resolve may still come) and goes to the front, so the next
+     * call does not step over it again; a resolved one is forgotten.
+     */
+    while ((e = al->table.tail) != NULL && e->touched < cutoff && e != first_kept) {
+        if (((struct alert_state *)e->val)->firing) {
+            rules__kv_touch(&al->table, e);
+            if (first_kept == NULL) {
+                first_kept = e;
+            }
+        } else {
             rules__kv_del(&al->table, e);
         }
     }

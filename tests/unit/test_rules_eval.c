@@ -1140,6 +1140,40 @@ static void test_dedup_repeat_interval(void **state)
     h_free(h);
 }
 
+/* A rollout's end resolves its pod alerts in the order they began, whatever came since. */
+static void test_resolve_in_order_begun(void **state)
+{
+    static const char rules[] =
+        "{\"classes\":{" CLASS_CRASH "},\"rules\":["
+        "{\"id\":\"crash\",\"when\":{\"kind\":\"k8s\",\"message\":{\"prefix\":\"Back-off\"}},"
+        " \"class\":\"crash_loop\",\"alert\":{\"key\":[\"pod\"]}}"
+        "]}";
+    struct h *h = h_new(rules, NULL);
+    (void)state;
+
+    feed(h, 0, ATOM);
+    feed(h, 1, BACKOFF(POD_P));
+    feed(h, 2, BACKOFF(POD_Q));
+    feed(h, 3, BACKOFF(POD_P)); /* a repeat: P is now the most recently touched */
+    assert_int_equal(h->n, 2);
+    feed(h, 4, "system/k8s/atom/app Status: Pending => Running");
+    assert_int_equal(h->n, 4);
+    assert_int_equal(h->a[2].status, ALERT_RESOLVED);
+    assert_string_equal(h->a[2].pod, POD_P);
+    assert_int_equal(h->a[3].status, ALERT_RESOLVED);
+    assert_string_equal(h->a[3].pod, POD_Q);
+    /* a new episode of P begins after Q's: it is resolved after it */
+    feed(h, 5, ATOM);
+    feed(h, 6, BACKOFF(POD_Q));
+    feed(h, 7, BACKOFF(POD_P));
+    feed(h, 8, BACKOFF(POD_Q));
+    feed(h, 9, "system/k8s/atom/app Status: Pending => Running");
+    assert_int_equal(h->n, 8);
+    assert_string_equal(h->a[6].pod, POD_Q);
+    assert_string_equal(h->a[7].pod, POD_P);
+    h_free(h);
+}
+
 static void test_dedup_keys_and_stable_fingerprint(void **state)
 {
     struct h *h = h_new(crash_rules, NULL);
@@ -1507,6 +1541,7 @@ int main(void)
         T(test_expect_timeout_alert_keeps_key_fields),
         T(test_dedup_same_fingerprint),
         T(test_dedup_repeat_interval),
+        T(test_resolve_in_order_begun),
         T(test_dedup_keys_and_stable_fingerprint),
         T(test_alert_fields),
         T(test_dispatch),
