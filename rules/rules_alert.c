@@ -18,6 +18,7 @@ struct alert_state {
     struct alert_state *fprev, *fnext; /* the owner's firing list, while firing */
     int firing;
     int scope;
+    long rule; /* the rule whose firing count this alert is in, or -1 */
     int64_t starts_at;
     int64_t last_sent;
     uint64_t count;
@@ -53,6 +54,9 @@ static void firing_link(struct alert_state *st)
     struct alerts *al = st->owner;
 
     st->firing = 1;
+    if (st->rule >= 0 && al->firing_by_rule != NULL) {
+        al->firing_by_rule[st->rule]++;
+    }
     st->fnext = NULL;
     st->fprev = al->firing_tail;
     if (al->firing_tail) {
@@ -71,6 +75,9 @@ static void firing_unlink(struct alert_state *st)
         return;
     }
     st->firing = 0;
+    if (st->rule >= 0 && al->firing_by_rule != NULL) {
+        al->firing_by_rule[st->rule]--;
+    }
     if (st->fprev) {
         st->fprev->fnext = st->fnext;
     } else {
@@ -152,6 +159,7 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
     }
     if (!st->firing) {
         /* a new episode: count and start time begin again */
+        st->rule = spec->rule;
         firing_link(st);
         st->starts_at = at;
         st->count = 0;
@@ -262,20 +270,34 @@ void rules__alert_resolve_scope(struct alerts *al, struct slice app, int scope, 
     }
 }
 
-void rules__alerts_expire(struct alerts *al, int64_t cutoff)
+void rules__alerts_rebind(struct alerts *al, uint32_t *counts, const long *map, size_t nold)
 {
-    struct kv_entry *e, *first_kept = NULL;
+    for (struct kv_entry *e = al->table.head; e != NULL; e = e->lnext) {
+        struct alert_state *st = e->val;
+
+        if (st->rule >= 0) {
+            st->rule = (size_t)st->rule < nold ? map[st->rule] : -1;
+        }
+        if (st->firing && st->rule >= 0) {
+            counts[st->rule]++;
+        }
+    }
+    al->firing_by_rule = counts;
+}
+
+void rules__alerts_expire(struct alerts *al, int64_t cutoff, int64_t now)
+{
+    struct kv_entry *e;
 
     /*
-     * A firing alert stays (its resolve may still come) and goes to the front, so the next
-     * call does not step over it again; a resolved one is forgotten.
+     * A resolved alert is forgotten. A firing one stays (its resolve may still come) and is
+     * looked at again only after another expiry period, so a pile of alerts that never resolve
+     * costs nothing per record.
      */
-    while ((e = al->table.tail) != NULL && e->touched < cutoff && e != first_kept) {
+    while ((e = al->table.tail) != NULL && e->touched < cutoff) {
         if (((struct alert_state *)e->val)->firing) {
+            e->touched = now;
             rules__kv_touch(&al->table, e);
-            if (first_kept == NULL) {
-                first_kept = e;
-            }
         } else {
             rules__kv_del(&al->table, e);
         }

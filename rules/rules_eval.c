@@ -156,7 +156,8 @@ size_t rules__make_key(char *buf, const char *tag, const int *fields, size_t nf,
 
 /* ---- alerts of rules ------------------------------------------------------------------------- */
 
-static void rule_spec(const struct rule *rule, struct alert_spec *sp)
+/* rules: the set's rule array, rule one of them */
+static void rule_spec(const struct rule *rules, const struct rule *rule, struct alert_spec *sp)
 {
     memset(sp, 0, sizeof(*sp));
     sp->name = rule->alert_name ? rule->alert_name : rule->id;
@@ -169,6 +170,7 @@ static void rule_spec(const struct rule *rule, struct alert_spec *sp)
     sp->key = rule->alert_key;
     sp->nkey = rule->nalert_key;
     sp->scope = ALERT_SCOPE_POD;
+    sp->rule = rule - rules;
 }
 
 static void fire_rule(struct rules_engine *eng, const struct rule *rule, const struct record *r,
@@ -177,9 +179,8 @@ static void fire_rule(struct rules_engine *eng, const struct rule *rule, const s
     struct alert_spec sp;
     struct tpl_ctx ctx = {0};
 
-    rule_spec(rule, &sp);
+    rule_spec(eng->set->rules, rule, &sp);
     ctx.count = count; /* 0: the alert's own count */
-    eng->fired[rule - eng->set->rules] = 1;
     rules__alert_fire(&eng->alerts, &sp, r, ev, nev, at, &ctx);
 }
 
@@ -221,7 +222,7 @@ static void advance(struct rules_engine *eng, int64_t t)
     rules__kv_expire(&eng->threshold, eng->now - eng->max_window - REORDER_SLACK_NS);
     rules__kv_expire(&eng->recent, eng->now - eng->max_recent - REORDER_SLACK_NS);
     rules__kv_expire(&eng->early, eng->now - EXPECT_EARLY_NS - REORDER_SLACK_NS);
-    rules__alerts_expire(&eng->alerts, eng->now - 2 * eng->repeat_ns);
+    rules__alerts_expire(&eng->alerts, eng->now - 2 * eng->repeat_ns, eng->now);
 }
 
 void rules_advance(struct rules_engine *eng, int64_t now_ns)
@@ -268,11 +269,11 @@ static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t
 {
     struct record saved;
 
-    if (rule->has_resolve && eng->fired[idx] &&
+    if (rule->has_resolve && eng->firing[idx] > 0 &&
         rules__when_match(eng->set, &rule->resolve, r, &eng->stats)) {
         struct alert_spec sp;
 
-        rule_spec(rule, &sp);
+        rule_spec(eng->set->rules, rule, &sp);
         rules__alert_resolve_key(&eng->alerts, sp.name, sp.key, sp.nkey, r, r->ts_ns);
     }
     if ((rule->event && r->event.p) || (rule->cls && r->class_name.p)) {
@@ -410,8 +411,8 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
 
             rules__kv_put(&eng->early, key, klen, r->ts_ns);
             /* B after the deadline: what was missing has come, the alert is over */
-            if (eng->fired[idx]) {
-                rule_spec(rule, &sp);
+            if (eng->firing[idx] > 0) {
+                rule_spec(eng->set->rules, rule, &sp);
                 rules__alert_resolve_key(&eng->alerts, sp.name, sp.key, sp.nkey, r, r->ts_ns);
             }
         }
@@ -514,7 +515,7 @@ static void state_init(struct rules_engine *eng)
     rules__kv_init(&eng->pending, cap, expect_free);
     rules__kv_init(&eng->early, cap, NULL);
     eng->next_deadline = INT64_MAX;
-    eng->fired = xcalloc(eng->set->nrules + 1, 1);
+    eng->firing = xcalloc(eng->set->nrules + 1, sizeof(*eng->firing));
 }
 
 static void state_free(struct rules_engine *eng)
@@ -525,8 +526,8 @@ static void state_free(struct rules_engine *eng)
     rules__kv_free(&eng->threshold);
     rules__kv_free(&eng->pending);
     rules__kv_free(&eng->early);
-    free(eng->fired);
-    eng->fired = NULL;
+    free(eng->firing);
+    eng->firing = NULL;
 }
 
 struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_opts *opts,
@@ -544,6 +545,7 @@ struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_o
     eng->arg = arg;
     state_init(eng);
     rules__alerts_init(&eng->alerts, eng->opts.max_state, on_alert, arg, &eng->stats);
+    eng->alerts.firing_by_rule = eng->firing;
     eng->rollouts = rules__rollouts_new(eng->opts.max_state);
     configure(eng);
     return eng;
@@ -607,7 +609,6 @@ void rules_engine_swap(struct rules_engine *eng, struct rule_set *set)
 {
     struct rules_engine fresh;
     long *map = xcalloc(eng->set->nrules + 1, sizeof(long));
-    unsigned char *fired;
 
     /* state of rules that did not change moves over; the rest is dropped. Alerts and rollouts
      * hold their own copies and carry over whole. */
@@ -622,12 +623,7 @@ void rules_engine_swap(struct rules_engine *eng, struct rule_set *set)
     carry(&eng->threshold, &fresh.threshold, map, eng->set->nrules, set, 0);
     carry(&eng->pending, &fresh.pending, map, eng->set->nrules, set, 1);
     carry(&eng->early, &fresh.early, map, eng->set->nrules, set, 0);
-    for (size_t i = 0; i < eng->set->nrules; i++) {
-        if (map[i] >= 0) {
-            fresh.fired[map[i]] = eng->fired[i];
-        }
-    }
-    fired = fresh.fired;
+    rules__alerts_rebind(&eng->alerts, fresh.firing, map, eng->set->nrules);
     state_free(eng);
     rules_set_free(eng->set);
     eng->set = set;
@@ -635,7 +631,7 @@ void rules_engine_swap(struct rules_engine *eng, struct rule_set *set)
     eng->threshold = fresh.threshold;
     eng->pending = fresh.pending;
     eng->early = fresh.early;
-    eng->fired = fired;
+    eng->firing = fresh.firing;
     eng->next_deadline = INT64_MIN; /* recomputed at the next tick */
     free(map);
     configure(eng);

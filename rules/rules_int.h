@@ -255,6 +255,7 @@ struct alert_spec {
     size_t nkey;
     int scope; /* ALERT_SCOPE_*: which events resolve it without a rule */
     const char *hint_text; /* used instead of the hint templates when set */
+    long rule; /* index of the rule raising it, -1 for none: its firing count is kept */
 };
 
 #define ALERT_SCOPE_POD 1     /* a pod-level failure: resolved when the app's rollout ends */
@@ -268,6 +269,7 @@ struct alerts {
     struct kv table; /* alert key -> struct alert_state */
     /* the firing ones, in the order they began: what a rollout's end may resolve */
     struct alert_state *firing_head, *firing_tail;
+    uint32_t *firing_by_rule; /* borrowed from the engine: firing alerts per rule index */
     rules_alert_cb on_alert;
     void *arg;
     int64_t repeat_ns;
@@ -295,8 +297,14 @@ void rules__alert_resolve_key(struct alerts *al, const char *name, const int *ke
 /* Resolves every firing alert of app with the given scope. */
 void rules__alert_resolve_scope(struct alerts *al, struct slice app, int scope, int64_t at);
 
-/* Forgets alerts untouched since before cutoff that are no longer firing. */
-void rules__alerts_expire(struct alerts *al, int64_t cutoff);
+/*
+ * After a rule swap: alerts of old rule i now belong to rule map[i] (-1: none); counts (zeroed,
+ * one per new rule) become the firing counts.
+ */
+void rules__alerts_rebind(struct alerts *al, uint32_t *counts, const long *map, size_t nold);
+
+/* Forgets alerts untouched since before cutoff that are no longer firing (now: the clock). */
+void rules__alerts_expire(struct alerts *al, int64_t cutoff, int64_t now);
 
 /* ---- the engine (shared by rules_eval.c and rules_rollout.c) ------------------------------ */
 
@@ -323,7 +331,7 @@ struct rules_engine {
     struct rules_stats stats;
     /* the record being evaluated got its class from this rule: its texts explain the failure */
     const struct rule *class_rule;
-    unsigned char *fired; /* owned, one per rule: has it raised an alert (worth resolving)? */
+    uint32_t *firing; /* owned, one per rule: its alerts now firing (none: nothing to resolve) */
 };
 
 /* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes). */

@@ -389,6 +389,7 @@ static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, co
         *c = *c == '_' ? '-' : *c; /* rule names use dashes: rollout-failed */
     }
     memset(&sp, 0, sizeof(sp));
+    sp.rule = -1;
     sp.name = name;
     sp.cls = cls;
     sp.severity = cls->severity;
