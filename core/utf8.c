@@ -40,11 +40,23 @@ unsigned utf8_scan(const char *str, size_t n)
     size_t i = 0;
 
     while (i < n) {
+        /* Plain ASCII bytes, none of them NUL: the common case, 32 or 8 at a time. */
+        if (n - i >= 32) {
+            uint64_t v[4], bad = 0;
+
+            memcpy(v, s + i, 32);
+            for (int k = 0; k < 4; k++) {
+                bad |= v[k] | ((v[k] - ONES) & ~v[k]);
+            }
+            if ((bad & HIGHS) == 0) {
+                i += 32;
+                continue;
+            }
+        }
         if (n - i >= 8) {
             uint64_t v;
 
             memcpy(&v, s + i, 8);
-            /* Eight plain ASCII bytes, none of them NUL: the common case. */
             if (((v | ((v - ONES) & ~v)) & HIGHS) == 0) {
                 i += 8;
                 continue;

@@ -213,10 +213,11 @@ static void fire_due(struct rules_engine *eng)
 
 static void advance(struct rules_engine *eng, int64_t t)
 {
-    if (!eng->have_now || t > eng->now) {
-        eng->now = t;
-        eng->have_now = 1;
+    if (eng->have_now && t <= eng->now) {
+        return; /* the clock did not move: nothing came due (most lines share a second) */
     }
+    eng->now = t;
+    eng->have_now = 1;
     fire_due(eng);
     rules__rollouts_tick(eng);
     rules__kv_expire(&eng->threshold, eng->now - eng->max_window - REORDER_SLACK_NS);

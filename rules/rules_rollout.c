@@ -557,6 +557,16 @@ static void transcript_ok(struct rules_engine *eng, struct rollout *ro, int64_t 
     }
 }
 
+/* s into buf (NUL-terminated, cut to cap - 1 bytes); returns the length. */
+static size_t copy_cut(char *buf, size_t cap, struct slice s)
+{
+    size_t n = s.len < cap - 1 ? s.len : cap - 1;
+
+    memcpy(buf, s.p, n);
+    buf[n] = '\0';
+    return n;
+}
+
 /* "<from> => <to>" on the atom stream */
 static void transition(struct rules_engine *eng, struct rollout *ro, const struct record *r)
 {
@@ -564,10 +574,12 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
     int64_t at = r->ts_ns;
     char text[96], from_name[32], to_name[32];
     const char *why;
+    size_t nf = copy_cut(from_name, sizeof(from_name), r->status_from);
+    size_t nt = copy_cut(to_name, sizeof(to_name), r->status_to);
 
-    snprintf(from_name, sizeof(from_name), "%.*s", (int)r->status_from.len, r->status_from.p);
-    snprintf(to_name, sizeof(to_name), "%.*s", (int)r->status_to.len, r->status_to.p);
-    snprintf(text, sizeof(text), "%s => %s", from_name, to_name);
+    memcpy(text, from_name, nf);
+    memcpy(text + nf, " => ", 4);
+    memcpy(text + nf + 4, to_name, nt + 1);
     if (to == ST_PENDING) {
         if (ro->phase == RO_ACTIVE && !ro->start_seen && at <= ro->started_at + LATE_NS) {
             /* the start line, arriving after the line that made us start implicitly */
