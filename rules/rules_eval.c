@@ -648,8 +648,8 @@ void rules_engine_free(struct rules_engine *eng)
     if (eng == NULL) {
         return;
     }
+    rules__alerts_free(&eng->alerts); /* first: it counts down the engine's firing counts */
     state_free(eng);
-    rules__alerts_free(&eng->alerts);
     rules__rollouts_free(eng->rollouts);
     rules_set_free(eng->set);
     free(eng);
