@@ -9,12 +9,15 @@
 #include <string.h>
 
 #include "rules.h"
+#include "arena.h"
+#include "hash.h"
 #include "rules_int.h"
 #include "xmalloc.h"
 
 #define MAX_TRANSITIONS 48
 #define MAX_SERVICES 32
 #define MAX_PODS 256
+#define POD_SLOTS 512 /* open-addressing index of pods: a power of 2, at least 2 * MAX_PODS */
 #define MAX_FAILURES 24
 #define MAX_TIMELINE 4096
 #define LATE_NS (10LL * 1000000000LL)          /* a line this late still belongs to the last rollout */
@@ -38,13 +41,13 @@ enum atom_status {
     ST_FAILED
 };
 
-struct ro_failure {
-    char *cls;       /* owned */
+struct ro_failure { /* every string is in the rollout's arena */
+    char *cls;
     uint64_t count;
-    char *evidence;  /* owned: the first line of this class */
-    char *summary;   /* owned: the class's summary rendered for that line */
-    char *hint;      /* owned: the class's hint rendered for that line */
-    char *service;   /* owned, may be NULL */
+    char *evidence;  /* the first line of this class */
+    char *summary;   /* the class's summary rendered for that line */
+    char *hint;      /* the class's hint rendered for that line, may be NULL */
+    char *service;   /* may be NULL */
     enum alert_severity severity;
 };
 
@@ -53,21 +56,24 @@ enum ro_phase { RO_IDLE = 0, RO_ACTIVE, RO_DONE };
 struct rollout {
     char *app; /* owned */
     enum ro_phase phase;
-    char *release; /* owned, may be NULL */
+    struct arena mem; /* the strings of the rollout under way (not app, next_release) */
+    char *release; /* in mem, may be NULL */
     int start_seen;
     int64_t started_at, last_progress, ended_at;
     unsigned emitted; /* 1 << enum rollout_status */
     char decider[32]; /* the status that failed it: Deadline, Error, ERROR: rollback, … */
-    char *transitions[MAX_TRANSITIONS];
+    char *transitions[MAX_TRANSITIONS]; /* in mem, as every string below */
     size_t nt;
     char *services[MAX_SERVICES];
+    size_t service_len[MAX_SERVICES];
     size_t ns;
     char *pods[MAX_PODS];
+    size_t pod_len[MAX_PODS];
+    uint16_t pod_slot[POD_SLOTS]; /* 0: empty, else the pod's index + 1 */
     size_t np;
     struct ro_failure fail[MAX_FAILURES];
     size_t nf;
-    struct rollout_point *timeline; /* owned; pod and what point into pods / own strings */
-    char **timeline_text;           /* owned, parallel to timeline */
+    struct rollout_point *timeline; /* owned; pod and what point into pods / mem */
     size_t ntl;
     char *next_release; /* owned: from "Promoting R…" / "Release: R…" before the atom starts */
     int64_t next_release_at;
@@ -113,35 +119,13 @@ static int failing_status(enum atom_status s)
 
 static void rollout_clear(struct rollout *ro)
 {
-    size_t i;
-
-    free(ro->release);
-    ro->release = NULL;
-    for (i = 0; i < ro->nt; i++) {
-        free(ro->transitions[i]);
-    }
-    for (i = 0; i < ro->ns; i++) {
-        free(ro->services[i]);
-    }
-    for (i = 0; i < ro->np; i++) {
-        free(ro->pods[i]);
-    }
-    for (i = 0; i < ro->nf; i++) {
-        free(ro->fail[i].cls);
-        free(ro->fail[i].evidence);
-        free(ro->fail[i].summary);
-        free(ro->fail[i].hint);
-        free(ro->fail[i].service);
-    }
-    for (i = 0; i < 2 * ro->ntl; i++) {
-        free(ro->timeline_text[i]);
-    }
+    arena_reset(&ro->mem);
     free(ro->timeline);
-    free(ro->timeline_text);
     ro->timeline = NULL;
-    ro->timeline_text = NULL;
+    ro->release = NULL;
     ro->ntl = 0;
     ro->nt = ro->ns = ro->np = ro->nf = 0;
+    memset(ro->pod_slot, 0, sizeof(ro->pod_slot));
     ro->emitted = 0;
     ro->decider[0] = '\0';
     ro->start_seen = 0;
@@ -190,6 +174,7 @@ static struct rollout *get(struct rules_engine *eng, struct slice app, int64_t n
         struct rollout *ro = xcalloc(1, sizeof(*ro));
 
         ro->app = xstrndup(a, app.len);
+        arena_init(&ro->mem, 4096);
         e->val = ro;
     }
     return e->val;
@@ -204,52 +189,100 @@ static struct slice sl(const char *s)
 static void point(struct rollout *ro, int64_t at, const char *pod, const char *what, size_t len,
                   int failure, struct slice line)
 {
+    struct rollout_point *pt;
+
     if (ro->ntl >= MAX_TIMELINE) {
         return;
     }
     if (ro->ntl % 64 == 0) {
         ro->timeline = xrealloc(ro->timeline, (ro->ntl + 64) * sizeof(*ro->timeline));
-        ro->timeline_text = xrealloc(ro->timeline_text, (ro->ntl + 64) * 2 * sizeof(char *));
     }
-    /* two strings per point: what, and (failures) the line; both freed with the timeline */
-    ro->timeline_text[2 * ro->ntl] = xstrndup(what, len);
-    ro->timeline_text[2 * ro->ntl + 1] =
-        line.p ? xstrndup(line.p, line.len < 300 ? line.len : 300) : NULL;
-    ro->timeline[ro->ntl].line = ro->timeline_text[2 * ro->ntl + 1];
-    ro->timeline[ro->ntl].at = at;
-    ro->timeline[ro->ntl].pod = pod;
-    ro->timeline[ro->ntl].what = ro->timeline_text[2 * ro->ntl];
-    ro->timeline[ro->ntl].failure = failure;
-    ro->ntl++;
+    pt = &ro->timeline[ro->ntl++];
+    pt->at = at;
+    pt->pod = pod;
+    pt->what = arena_strndup(&ro->mem, what, len);
+    pt->failure = failure;
+    pt->line = line.p ? arena_strndup(&ro->mem, line.p, line.len < 300 ? line.len : 300) : NULL;
+}
+
+/* The slot of pod in the index: where it is, or the empty one where it would go. */
+static size_t pod_find(const struct rollout *ro, struct slice pod)
+{
+    size_t i = hash_mem(pod.p, pod.len) & (POD_SLOTS - 1);
+
+    while (ro->pod_slot[i] != 0) {
+        size_t k = ro->pod_slot[i] - 1u;
+
+        if (ro->pod_len[k] == pod.len && memcmp(ro->pods[k], pod.p, pod.len) == 0) {
+            break;
+        }
+        i = (i + 1) & (POD_SLOTS - 1);
+    }
+    return i;
 }
 
 static const char *pod_name(struct rollout *ro, struct slice pod)
 {
-    for (size_t i = 0; pod.p && i < ro->np; i++) {
-        if (strlen(ro->pods[i]) == pod.len && memcmp(ro->pods[i], pod.p, pod.len) == 0) {
-            return ro->pods[i];
-        }
+    size_t i;
+
+    if (pod.p == NULL) {
+        return NULL;
     }
-    return NULL;
+    i = pod_find(ro, pod);
+    return ro->pod_slot[i] ? ro->pods[ro->pod_slot[i] - 1u] : NULL;
 }
 
-static void add_unique(char **list, size_t *n, size_t cap, struct slice v)
+static void add_pod(struct rollout *ro, struct slice pod)
+{
+    size_t i;
+
+    if (pod.p == NULL || pod.len == 0 || ro->np >= MAX_PODS) {
+        return;
+    }
+    i = pod_find(ro, pod);
+    if (ro->pod_slot[i] == 0) {
+        ro->pods[ro->np] = arena_strndup(&ro->mem, pod.p, pod.len);
+        ro->pod_len[ro->np] = pod.len;
+        ro->np++;
+        ro->pod_slot[i] = (uint16_t)ro->np;
+    }
+}
+
+/* Adds v to list (lens: the lengths) unless it is there; copies go to mem. */
+static void add_unique(struct arena *mem, char **list, size_t *lens, size_t *n, size_t cap,
+                       struct slice v)
 {
     if (v.p == NULL || v.len == 0 || *n >= cap) {
         return;
     }
     for (size_t i = 0; i < *n; i++) {
-        if (strlen(list[i]) == v.len && memcmp(list[i], v.p, v.len) == 0) {
+        if (lens[i] == v.len && memcmp(list[i], v.p, v.len) == 0) {
             return;
         }
     }
-    list[(*n)++] = xstrndup(v.p, v.len);
+    list[*n] = arena_strndup(mem, v.p, v.len);
+    lens[*n] = v.len;
+    (*n)++;
+}
+
+/* A transition's text, unless it is there already (a late line of an ended rollout). */
+static void add_transition(struct rollout *ro, const char *text, int unique)
+{
+    if (ro->nt >= MAX_TRANSITIONS) {
+        return;
+    }
+    for (size_t i = 0; unique && i < ro->nt; i++) {
+        if (strcmp(ro->transitions[i], text) == 0) {
+            return;
+        }
+    }
+    ro->transitions[ro->nt++] = arena_strndup(&ro->mem, text, strlen(text));
 }
 
 static void set_release(struct rollout *ro, const char *rel)
 {
     if (rel != NULL && ro->release == NULL) {
-        ro->release = xstrdup(rel);
+        ro->release = arena_strndup(&ro->mem, rel, strlen(rel));
     }
 }
 
@@ -506,7 +539,7 @@ static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int 
 
     rollout_clear(ro);
     if (first != NULL) {
-        ro->transitions[ro->nt++] = xstrdup(first);
+        add_transition(ro, first, 0);
         point(ro, at, NULL, first, strlen(first), 0, SLICE_NONE);
     }
     if (all->early_release != NULL && strcmp(all->early_app, ro->app) == 0) {
@@ -585,9 +618,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
             /* the start line, arriving after the line that made us start implicitly */
             ro->start_seen = 1;
             ro->started_at = at < ro->started_at ? at : ro->started_at;
-            if (ro->nt < MAX_TRANSITIONS) {
-                ro->transitions[ro->nt++] = xstrdup(text);
-            }
+            add_transition(ro, text, 0);
             point(ro, at, NULL, text, strlen(text), 0, SLICE_NONE);
             emit(eng, ro, ROLLOUT_STARTED, ro->started_at);
             return;
@@ -595,7 +626,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
                    (at < ro->ended_at || (at == ro->ended_at && !ro->start_seen))) {
             /* the start line of the rollout that already ended: late, not a new deploy */
             ro->start_seen = 1;
-            add_unique(ro->transitions, &ro->nt, MAX_TRANSITIONS, sl(text));
+            add_transition(ro, text, 1);
             return;
         } else if (ro->phase == RO_ACTIVE && at > ro->started_at + LATE_NS) {
             /* a new deploy while we still wait for the last one's end: its from-status says
@@ -619,14 +650,12 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
         }
     } else if (ro->phase == RO_DONE && at <= ro->ended_at + LATE_NS) {
         /* a late line of the rollout that just ended: recorded, the verdict stands */
-        add_unique(ro->transitions, &ro->nt, MAX_TRANSITIONS, sl(text));
+        add_transition(ro, text, 1);
         return;
     } else if (ro->phase != RO_ACTIVE) {
         start(eng, ro, at, 0, NULL); /* the log begins in the middle of a rollout */
     }
-    if (ro->nt < MAX_TRANSITIONS) {
-        ro->transitions[ro->nt++] = xstrdup(text);
-    }
+    add_transition(ro, text, 0);
     point(ro, at, NULL, text, strlen(text), 0, SLICE_NONE);
     ro->last_progress = at > ro->last_progress ? at : ro->last_progress;
     /* what failed the rollout: the failing status itself, or the one a rollback came from */
@@ -720,9 +749,10 @@ static void add_failure(struct rules_engine *eng, struct rollout *ro, const stru
         cls = find_class(eng->set, name);
         f = &ro->fail[ro->nf++];
         memset(f, 0, sizeof(*f));
-        f->cls = xstrdup(name);
-        f->evidence = xstrndup(r->line.p ? r->line.p : "", r->line.len < 2048 ? r->line.len : 2048);
-        f->service = r->service.p ? xstrndup(r->service.p, r->service.len) : NULL;
+        f->cls = arena_strndup(&ro->mem, name, strlen(name));
+        f->evidence = arena_strndup(&ro->mem, r->line.p ? r->line.p : "",
+                                    r->line.len < 2048 ? r->line.len : 2048);
+        f->service = r->service.p ? arena_strndup(&ro->mem, r->service.p, r->service.len) : NULL;
         f->severity = rule && rule->has_severity ? rule->severity
                       : cls                      ? cls->severity
                                                  : SEVERITY_WARNING;
@@ -745,10 +775,10 @@ static void add_failure(struct rules_engine *eng, struct rollout *ro, const stru
         snprintf(msg, sizeof(msg), "%.*s", (int)(r->message.len < 200 ? r->message.len : 200),
                  r->message.p ? r->message.p : "");
         snprintf(text + n, sizeof(text) - n, "%s%s%s", n ? " (" : "", msg, n ? ")" : "");
-        f->summary = xstrdup(text);
+        f->summary = arena_strndup(&ro->mem, text, strlen(text));
         if (hint != NULL) {
             rules__tpl_render(hint, r, &ctx, text, sizeof(text));
-            f->hint = xstrdup(text);
+            f->hint = arena_strndup(&ro->mem, text, strlen(text));
         }
     }
     if (f != NULL) {
@@ -760,9 +790,9 @@ static void add_failure(struct rules_engine *eng, struct rollout *ro, const stru
 static void observe(struct rules_engine *eng, struct rollout *ro, const struct record *r)
 {
     if (r->kind == RECORD_K8S || r->kind == RECORD_CLI) {
-        add_unique(ro->services, &ro->ns, MAX_SERVICES, r->service);
+        add_unique(&ro->mem, ro->services, ro->service_len, &ro->ns, MAX_SERVICES, r->service);
         if (r->object_kind == OBJECT_POD || slice_eq(r->event, "pod_created")) {
-            add_unique(ro->pods, &ro->np, MAX_PODS, r->pod);
+            add_pod(ro, r->pod);
         }
     }
     if (r->class_name.p != NULL) {
