@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "log.h"
 #include "parse.h"
+#include "replay_pipe.h"
 #include "rules.h"
 #include "sinks.h"
 #include "wire_metrics.h"
@@ -83,7 +84,9 @@ struct pipeline {
     struct ingest *in;            /* stdin and replay's files, read to their end; may be NULL */
     struct ingest_follow *follow; /* run's files, followed; may be NULL */
     struct ingest_exec *exec;     /* --exec; may be NULL */
-    struct ingest_merge *merge;   /* replay's files, merged by event time; may be NULL */
+    struct replay_pipe *pipe;     /* replay's files, merged by event time and parsed; may be NULL */
+    struct parse_stats replay_ps; /* replay: the parse counts, kept by the pipe */
+    const struct parse_stats *ps; /* parser's or replay_ps */
     uv_timer_t progress;          /* replay on a terminal: a progress bar on stderr */
     uint64_t progress_start_ms;
     int progress_shown;
@@ -176,6 +179,35 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
     }
 }
 
+/* A parsed record, whichever way it came. */
+static void on_record(void *arg, struct record *rec)
+{
+    struct pipeline *p = arg;
+
+    if (rec->ts_src == TS_OWN) {
+        /* the heartbeat counts wall time from here */
+        p->last_event_ns = rec->ts_ns;
+        p->last_event_wall_ms = uv_now(&p->loop);
+        p->have_event = 1;
+    }
+    rules_eval(p->engine, rec);
+    if (rec->class_name.p != NULL) {
+        struct tally *t =
+            tally(p->classes, &p->nclasses, 32, rec->class_name.p, rec->class_name.len);
+
+        if (t != NULL) {
+            t->n++;
+        }
+    }
+    if (p->metrics.m) {
+        wire_metrics_record(&p->metrics, rec);
+    }
+    if (p->records && sink_stdout_record(p->out, rec) != 0) {
+        p->write_failed = 1;
+    }
+}
+
+/* A line of stdin, a followed file or --exec: parsed here, on the loop. */
 static void on_line(void *arg, const struct source *src, const char *line, size_t len,
                     unsigned flags)
 {
@@ -183,26 +215,7 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     struct record rec;
 
     parse_line(&p->parser, src, line, len, flags, &rec);
-    if (rec.ts_src == TS_OWN) {
-        /* the heartbeat counts wall time from here */
-        p->last_event_ns = rec.ts_ns;
-        p->last_event_wall_ms = uv_now(&p->loop);
-        p->have_event = 1;
-    }
-    rules_eval(p->engine, &rec);
-    if (rec.class_name.p != NULL) {
-        struct tally *t = tally(p->classes, &p->nclasses, 32, rec.class_name.p, rec.class_name.len);
-
-        if (t != NULL) {
-            t->n++;
-        }
-    }
-    if (p->metrics.m) {
-        wire_metrics_record(&p->metrics, &rec);
-    }
-    if (p->records && sink_stdout_record(p->out, &rec) != 0) {
-        p->write_failed = 1;
-    }
+    on_record(p, &rec);
 }
 
 /* After each turn of the loop: what was produced goes out now, not when the buffer fills. */
@@ -331,10 +344,12 @@ static void close_all(struct pipeline *p)
         ingest_exec_close(p->exec);
         p->exec = NULL;
     }
-    if (p->merge != NULL) {
-        p->source_errors += ingest_merge_stats(p->merge)->source_errors;
-        ingest_merge_close(p->merge);
-        p->merge = NULL;
+    if (p->pipe != NULL) {
+        struct ingest_merge_stats ms;
+
+        replay_pipe_close(p->pipe, &ms);
+        p->source_errors += ms.source_errors;
+        p->pipe = NULL;
     }
     uv_timer_stop(&p->progress);
     if (p->progress_shown) {
@@ -379,15 +394,16 @@ static void on_ingest_done(void *arg)
 static void on_progress(uv_timer_t *t)
 {
     struct pipeline *p = t->data;
-    const struct ingest_merge_stats *st;
+    struct ingest_merge_stats ms;
+    const struct ingest_merge_stats *st = &ms;
     double secs, frac, rate;
     char bar[31];
     int fill;
 
-    if (p->merge == NULL) {
+    if (p->pipe == NULL) {
         return;
     }
-    st = ingest_merge_stats(p->merge);
+    ms = replay_pipe_merge_stats(p->pipe);
     secs = (double)(uv_now(&p->loop) - p->progress_start_ms) / 1000.0;
     frac = st->bytes_total ? (double)st->bytes_done / (double)st->bytes_total : 0;
     frac = frac > 1 ? 1 : frac;
@@ -445,7 +461,7 @@ static void on_walk_close(uv_handle_t *h, void *arg)
 
 static void summary(struct pipeline *p)
 {
-    const struct parse_stats *ps = parse_stats(&p->parser);
+    const struct parse_stats *ps = p->ps;
     const struct rules_stats *rs = rules_engine_stats(p->engine);
 
     fprintf(stderr,
@@ -736,12 +752,13 @@ int cmd_run(int argc, char **argv, int replay)
         p.report = sink_report_new((enum report_format)report_fmt);
     }
     parse_init(&p.parser);
+    p.ps = replay ? &p.replay_ps : parse_stats(&p.parser);
     uv_timer_init(&p.loop, &p.snapshot);
     p.snapshot.data = &p;
     if (metrics_listen != NULL || interval_s > 0) {
         struct err e;
 
-        wire_metrics_init(&p.metrics, ROLLWATCH_VERSION, parse_stats(&p.parser));
+        wire_metrics_init(&p.metrics, ROLLWATCH_VERSION, p.ps);
         p.metrics.webhooks = p.webhooks;
         if (metrics_listen != NULL &&
             (p.metrics_srv = sink_metrics_server_start(&p.loop, metrics_listen, p.metrics.m, &e)) ==
@@ -763,7 +780,8 @@ int cmd_run(int argc, char **argv, int replay)
 
         p.in = ingest_new(&p.loop, &iopts, on_line, &p);
         if (replay) {
-            p.merge = ingest_merge_new(&p.loop, iopts.max_line, parse_line_time, on_line, &p);
+            p.pipe = replay_pipe_new(&p.loop, iopts.max_line, &p.replay_ps, on_record,
+                                     on_ingest_done, &p);
         } else {
             struct ingest_follow_opts fo = {0};
 
@@ -783,7 +801,7 @@ int cmd_run(int argc, char **argv, int replay)
                 label = app_copy;
             }
             if (replay) {
-                ingest_merge_add(p.merge, path, label); /* errors counted for the exit code */
+                replay_pipe_add(p.pipe, path, label); /* errors counted for the exit code */
             } else if (strcmp(path, "-") == 0) {
                 ingest_add(p.in, path, label);
                 nstdin++;
@@ -798,7 +816,7 @@ int cmd_run(int argc, char **argv, int replay)
             cli_free_args(exec_argv);
             exec_argv = NULL;
         }
-        if (nstdin == 0 && nfollow == 0 && p.exec == NULL && p.merge == NULL) {
+        if (nstdin == 0 && nfollow == 0 && p.exec == NULL && p.pipe == NULL) {
             if (isatty(0)) {
                 fprintf(stderr, "rollwatch: reading logs from the terminal (Ctrl-D ends; --help)\n");
             }
@@ -837,8 +855,8 @@ int cmd_run(int argc, char **argv, int replay)
         if (p.in != NULL) {
             ingest_start(p.in, on_ingest_done);
         }
-        if (p.merge != NULL) {
-            ingest_merge_start(p.merge, on_ingest_done);
+        if (p.pipe != NULL) {
+            replay_pipe_start(p.pipe, isatty(2) && !quiet);
             if (isatty(2) && !quiet) {
                 p.progress_start_ms = uv_now(&p.loop);
                 uv_timer_start(&p.progress, on_progress, 0, 250); /* a first frame at once */

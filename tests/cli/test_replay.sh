@@ -81,6 +81,56 @@ expect_eq "bad --report" 2 $?
 
 # --- on a terminal: a progress bar on stderr, then the summary
 for _ in $(seq 60); do cat "$LOG"; done >"$TMP/big.log"
+
+# --- replay parses on a second thread and hands records over in batches: across many batches
+# the result and the counts are the same as parsing on the loop (run reading stdin)
+"$RW" replay --rules "$SRC/rules.d" --app myapp --records "$TMP/big.log" >"$TMP/big.replay" \
+    2>"$TMP/big.replay.err"
+expect_eq "big replay: exit" 0 $?
+"$RW" run --rules "$SRC/rules.d" --app myapp --records <"$TMP/big.log" >"$TMP/big.run" \
+    2>"$TMP/big.run.err"
+cmp -s "$TMP/big.replay" "$TMP/big.run" && pass || fail "replay and run differ on $(wc -l <"$TMP/big.log") lines"
+expect_eq "big replay: every line a record" "$(wc -l <"$TMP/big.log")" \
+    "$(jq -c 'select(.type == "record")' "$TMP/big.replay" | wc -l)"
+grep -o '^rollwatch: [0-9]* lines' "$TMP/big.replay.err" >"$TMP/c1"
+grep -o '^rollwatch: [0-9]* lines' "$TMP/big.run.err" >"$TMP/c2"
+expect_eq "big replay: summary counts" "$(cat "$TMP/c2")" "$(cat "$TMP/c1")"
+
+# --- a line longer than a batch's buffer (256 KiB) between ordinary ones
+{
+    head -3 "$LOG"
+    printf '2026-03-18T14:31:00Z service/web/web-7d5c9f8b46-tq2xw '
+    head -c 400000 /dev/zero | tr '\0' 'x'
+    printf '\n'
+    sed -n '4,6p' "$LOG"
+} >"$TMP/long.log"
+"$RW" replay "${R[@]}" --records --max-line 1000000 "$TMP/long.log" >"$TMP/long.out"
+expect_eq "long line: exit" 0 $?
+expect_eq "long line: its message whole" 400000 \
+    "$(jq -r 'select(.type == "record" and .kind == "app") | .message | length' "$TMP/long.out" | sort -n | tail -1)"
+expect_eq "long line: the lines around it" 7 "$(jq -c 'select(.type == "record")' "$TMP/long.out" | wc -l)"
+diff <(jq -r 'select(.type == "record") | .message' "$TMP/long.out" | grep -v '^xxxx') \
+    <(cat "$LOG" | head -6 | "$RW" parse | jq -r .message) >/dev/null && pass \
+    || fail "long line: the lines around it changed"
+
+# --- stopped by SIGINT in the middle (its output blocked on a slow reader, so it is surely
+# still running): it ends cleanly, the reader thread joined, with part of the records
+for _ in $(seq 20); do cat "$TMP/big.log"; done >"$TMP/huge.log"
+mkfifo "$TMP/fifo"
+{ sleep 1; cat; } <"$TMP/fifo" >"$TMP/huge.out" &
+reader=$!
+"$RW" replay "${R[@]}" --records "$TMP/huge.log" >"$TMP/fifo" 2>"$TMP/huge.err" &
+pid=$!
+sleep 0.3
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+wait "$reader"
+[ "$rc" -lt 128 ] && pass || fail "replay killed by SIGINT instead of stopping: rc $rc $(tail -3 "$TMP/huge.err")"
+grep -q 'AddressSanitizer\|runtime error' "$TMP/huge.err" && fail "SIGINT: $(head -5 "$TMP/huge.err")" || pass
+expect_valid_ndjson "$TMP/huge.out"
+n=$(wc -l <"$TMP/huge.out")
+[ "$n" -gt 0 ] && [ "$n" -lt "$(wc -l <"$TMP/huge.log")" ] && pass || fail "SIGINT: $n records of $(wc -l <"$TMP/huge.log")"
 script -qec "'$RW' replay --rules '$SRC/rules.d' --app myapp --output none '$TMP/big.log'" /dev/null \
     >"$TMP/tty.out" 2>&1
 grep -q 'lines/s' "$TMP/tty.out" && pass || fail "no progress bar on a terminal: $(head -c 300 "$TMP/tty.out")"
