@@ -117,7 +117,13 @@ void rules__alerts_free(struct alerts *al)
 
 static void fingerprint(const char *key, size_t n, char out[17])
 {
-    snprintf(out, 17, "%016llx", (unsigned long long)hash_fnv1a(key, n));
+    static const char hex[] = "0123456789abcdef";
+    uint64_t h = hash_fnv1a(key, n);
+
+    for (int i = 15; i >= 0; i--, h >>= 4) {
+        out[i] = hex[h & 15];
+    }
+    out[16] = '\0';
 }
 
 /* Keeps a copy of a (just sent) in st for a later resolved notice. */
@@ -191,7 +197,11 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
         rules__tpl_render(sum, r, &tc, al->summary, sizeof(al->summary));
     }
     if (spec->hint_text) {
-        snprintf(al->hint, sizeof(al->hint), "%s", spec->hint_text);
+        size_t n = strlen(spec->hint_text);
+
+        n = n < sizeof(al->hint) - 1 ? n : sizeof(al->hint) - 1;
+        memcpy(al->hint, spec->hint_text, n);
+        al->hint[n] = '\0';
     } else if (hint) {
         rules__tpl_render(hint, r, &tc, al->hint, sizeof(al->hint));
     }

@@ -395,12 +395,14 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
 {
     char key[RULES_KEY_MAX], tag[24];
     size_t klen;
+    uint64_t h;
     struct kv_entry *e;
 
     rule_tag(tag, idx);
     if (rules__when_match(eng->set, &rule->then, r, &eng->stats)) {
         klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
-        e = rules__kv_get(&eng->pending, key, klen);
+        h = rules__kv_hash(key, klen);
+        e = rules__kv_get_h(&eng->pending, key, klen, h);
         if (e != NULL) {
             struct expect_state *x = e->val;
 
@@ -410,7 +412,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
         } else {
             struct alert_spec sp;
 
-            rules__kv_put(&eng->early, key, klen, r->ts_ns);
+            rules__kv_put_h(&eng->early, key, klen, h, r->ts_ns);
             /* B after the deadline: what was missing has come, the alert is over */
             if (eng->firing[idx] > 0) {
                 rule_spec(eng->set->rules, rule, &sp);
@@ -423,12 +425,13 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
         return;
     }
     klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
-    e = rules__kv_get(&eng->early, key, klen);
+    h = rules__kv_hash(key, klen);
+    e = rules__kv_get_h(&eng->early, key, klen, h);
     if (e != NULL && e->touched >= r->ts_ns - EXPECT_EARLY_NS) {
         rules__kv_del(&eng->early, e); /* B came first, within the reorder slack */
         return;
     }
-    e = rules__kv_put(&eng->pending, key, klen, r->ts_ns);
+    e = rules__kv_put_h(&eng->pending, key, klen, h, r->ts_ns);
     if (e->val == NULL) {
         struct expect_state *x = xcalloc(1, sizeof(*x));
 

@@ -233,6 +233,11 @@ void rules__kv_init(struct kv *kv, size_t cap, void (*free_val)(void *));
 void rules__kv_free(struct kv *kv);
 /* Finds key; returns the entry or NULL. */
 struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len);
+/* The hash the map uses, and get / put with it: one key looked up in two maps, hashed once. */
+uint64_t rules__kv_hash(const char *key, size_t len);
+struct kv_entry *rules__kv_get_h(struct kv *kv, const char *key, size_t len, uint64_t h);
+struct kv_entry *rules__kv_put_h(struct kv *kv, const char *key, size_t len, uint64_t h,
+                                 int64_t now);
 /* Finds or creates key (created entries have val NULL), marks it most recent at time now. */
 struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64_t now);
 void rules__kv_del(struct kv *kv, struct kv_entry *e);

@@ -55,6 +55,16 @@ static struct kv_entry *find(const struct kv *kv, const char *key, size_t len, u
     return NULL;
 }
 
+uint64_t rules__kv_hash(const char *key, size_t len)
+{
+    return hash_mem(key, len);
+}
+
+struct kv_entry *rules__kv_get_h(struct kv *kv, const char *key, size_t len, uint64_t h)
+{
+    return find(kv, key, len, h);
+}
+
 struct kv_entry *rules__kv_get(struct kv *kv, const char *key, size_t len)
 {
     return find(kv, key, len, hash_mem(key, len));
@@ -98,7 +108,12 @@ void rules__kv_del(struct kv *kv, struct kv_entry *e)
 
 struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64_t now)
 {
-    uint64_t h = hash_mem(key, len);
+    return rules__kv_put_h(kv, key, len, hash_mem(key, len), now);
+}
+
+struct kv_entry *rules__kv_put_h(struct kv *kv, const char *key, size_t len, uint64_t h,
+                                 int64_t now)
+{
     struct kv_entry *e = find(kv, key, len, h);
 
     if (e == NULL) {

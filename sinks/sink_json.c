@@ -15,6 +15,18 @@ static void add_cstr(struct sink__buf *b, const char *s)
     sink__buf_add(b, s, strlen(s));
 }
 
+/* v in decimal; tmp: at least 21 bytes of the caller's. */
+static void add_u64(struct sink__buf *b, uint64_t v, char *tmp)
+{
+    size_t n = 0;
+
+    do {
+        tmp[20 - ++n] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    sink__buf_add(b, tmp + 20 - n, n);
+}
+
 /* The event time ns as RFC 3339 text in a per-call buffer of the caller's frame. */
 #define ts_of(ns, lenp) (ts_fmt((ns), tsbuf, sizeof(tsbuf), (lenp)))
 static const char *ts_fmt(int64_t ns, char *buf, size_t cap, size_t *len)
@@ -81,8 +93,8 @@ void sink__alert_json(struct sink__buf *b, const struct alert *a)
     }
     LIT(b, ",\"fingerprint\":\"");
     add_cstr(b, a->fingerprint);
-    snprintf(num, sizeof(num), "\",\"count\":%llu", (unsigned long long)a->count);
-    add_cstr(b, num);
+    LIT(b, "\",\"count\":");
+    add_u64(b, a->count, num);
     LIT(b, ",\"evidence\":[");
     for (size_t i = 0; i < a->nevidence; i++) {
         if (i > 0) {
