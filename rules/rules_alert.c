@@ -22,14 +22,12 @@ struct alert_state {
     int64_t starts_at;
     int64_t last_sent;
     uint64_t count;
-    struct alert a; /* every string below is owned by this state */
+    struct alert a;
+    /* copies of the last alert's texts, all in strs (NULL: absent) */
     char *name, *class_name, *app, *service, *pod, *release, *summary, *hint, *evidence;
+    char *strs; /* owned, reused from one alert to the next */
+    size_t strs_cap;
 };
-
-static char *dup_or_null(struct slice s)
-{
-    return s.p ? xstrndup(s.p, s.len) : NULL;
-}
 
 static struct slice as_slice(const char *s)
 {
@@ -38,15 +36,9 @@ static struct slice as_slice(const char *s)
 
 static void state_strings_free(struct alert_state *st)
 {
-    free(st->name);
-    free(st->class_name);
-    free(st->app);
-    free(st->service);
-    free(st->pod);
-    free(st->release);
-    free(st->summary);
-    free(st->hint);
-    free(st->evidence);
+    free(st->strs);
+    st->strs = NULL;
+    st->strs_cap = 0;
 }
 
 static void firing_link(struct alert_state *st)
@@ -126,19 +118,53 @@ static void fingerprint(const char *key, size_t n, char out[17])
     out[16] = '\0';
 }
 
-/* Keeps a copy of a (just sent) in st for a later resolved notice. */
+/* Appends s[0..n) and a NUL at *o in st->strs; returns the copy. */
+static char *keep(struct alert_state *st, size_t *o, const char *s, size_t n)
+{
+    char *p = st->strs + *o;
+
+    memcpy(p, s, n);
+    p[n] = '\0';
+    *o += n + 1;
+    return p;
+}
+
+static char *keep_slice(struct alert_state *st, size_t *o, struct slice v)
+{
+    return v.p ? keep(st, o, v.p, v.len) : NULL;
+}
+
+static char *keep_cstr(struct alert_state *st, size_t *o, const char *v)
+{
+    return v ? keep(st, o, v, strlen(v)) : NULL;
+}
+
+/*
+ * Keeps a copy of a (just sent) in st for a later resolved notice: one buffer for all of its
+ * texts, reused, because an alert is sent for one line in ten of a bad rollout's log.
+ */
 static void remember(struct alert_state *st, const struct alert *a)
 {
-    state_strings_free(st);
-    st->name = xstrdup(a->rule);
-    st->class_name = a->class_name ? xstrdup(a->class_name) : NULL;
-    st->app = dup_or_null(a->app);
-    st->service = dup_or_null(a->service);
-    st->pod = dup_or_null(a->pod);
-    st->release = dup_or_null(a->release);
-    st->summary = xstrdup(a->summary ? a->summary : "");
-    st->hint = xstrdup(a->hint ? a->hint : "");
-    st->evidence = a->nevidence ? dup_or_null(a->evidence[0]) : NULL;
+    struct slice ev = a->nevidence ? a->evidence[0] : SLICE_NONE;
+    const char *sum = a->summary ? a->summary : "", *hint = a->hint ? a->hint : "";
+    size_t need = strlen(a->rule) + (a->class_name ? strlen(a->class_name) : 0) + a->app.len +
+                  a->service.len + a->pod.len + a->release.len + strlen(sum) + strlen(hint) +
+                  ev.len + 9, o = 0;
+
+    if (need > st->strs_cap) {
+        free(st->strs);
+        st->strs_cap = need;
+        st->strs = xmalloc(need);
+    }
+    st->name = keep_cstr(st, &o, a->rule);
+    st->class_name = keep_cstr(st, &o, a->class_name);
+    st->app = keep_slice(st, &o, a->app);
+    st->service = keep_slice(st, &o, a->service);
+    st->pod = keep_slice(st, &o, a->pod);
+    st->release = keep_slice(st, &o, a->release);
+    st->summary = keep_cstr(st, &o, sum);
+    st->hint = keep_cstr(st, &o, hint);
+    st->evidence = keep_slice(st, &o, ev);
     st->a = *a;
 }
 

@@ -218,6 +218,7 @@ static void advance(struct rules_engine *eng, int64_t t)
     }
     eng->now = t;
     eng->have_now = 1;
+    eng->clock++;
     fire_due(eng);
     rules__rollouts_tick(eng);
     rules__kv_expire(&eng->threshold, eng->now - eng->max_window - REORDER_SLACK_NS);
@@ -390,6 +391,11 @@ static void eval_threshold(struct rules_engine *eng, const struct rule *rule, si
     }
 }
 
+static int same_fields(const int *a, size_t na, const int *b, size_t nb)
+{
+    return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
+}
+
 static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_t idx,
                         struct record *r)
 {
@@ -402,6 +408,10 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     if (rules__when_match(eng->set, &rule->then, r, &eng->stats)) {
         klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
         h = rules__kv_hash(key, klen);
+        if (eng->memo[idx].clock == eng->clock && eng->memo[idx].hash == h &&
+            r->ts_ns <= eng->memo[idx].ts) {
+            return; /* this B again, no later, and no A since: nothing it would write is new */
+        }
         e = rules__kv_get_h(&eng->pending, key, klen, h);
         if (e != NULL) {
             struct expect_state *x = e->val;
@@ -413,6 +423,12 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
             struct alert_spec sp;
 
             rules__kv_put_h(&eng->early, key, klen, h, r->ts_ns);
+            if (same_fields(rule->alert_key, rule->nalert_key, rule->key, rule->nkey)) {
+                /* the same B again finds no wait, writes no newer time, resolves nothing new */
+                eng->memo[idx].clock = eng->clock;
+                eng->memo[idx].hash = h;
+                eng->memo[idx].ts = r->ts_ns;
+            }
             /* B after the deadline: what was missing has come, the alert is over */
             if (eng->firing[idx] > 0) {
                 rule_spec(eng->set->rules, rule, &sp);
@@ -424,6 +440,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
         return;
     }
+    eng->memo[idx].clock = 0; /* an A changes what the next B finds: it must look */
     klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
     h = rules__kv_hash(key, klen);
     e = rules__kv_get_h(&eng->early, key, klen, h);
@@ -520,6 +537,7 @@ static void state_init(struct rules_engine *eng)
     rules__kv_init(&eng->early, cap, NULL);
     eng->next_deadline = INT64_MAX;
     eng->firing = xcalloc(eng->set->nrules + 1, sizeof(*eng->firing));
+    eng->memo = xcalloc(eng->set->nrules + 1, sizeof(*eng->memo));
 }
 
 static void state_free(struct rules_engine *eng)
@@ -532,6 +550,8 @@ static void state_free(struct rules_engine *eng)
     rules__kv_free(&eng->early);
     free(eng->firing);
     eng->firing = NULL;
+    free(eng->memo);
+    eng->memo = NULL;
 }
 
 struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_opts *opts,
@@ -547,6 +567,7 @@ struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_o
     }
     eng->set = set;
     eng->arg = arg;
+    eng->clock = 1; /* memos start at 0: stale */
     state_init(eng);
     rules__alerts_init(&eng->alerts, eng->opts.max_state, on_alert, arg, &eng->stats);
     eng->alerts.firing_by_rule = eng->firing;
@@ -636,6 +657,7 @@ void rules_engine_swap(struct rules_engine *eng, struct rule_set *set)
     eng->pending = fresh.pending;
     eng->early = fresh.early;
     eng->firing = fresh.firing;
+    eng->memo = fresh.memo;
     eng->next_deadline = INT64_MIN; /* recomputed at the next tick */
     free(map);
     configure(eng);

@@ -337,6 +337,13 @@ struct rules_engine {
     /* the record being evaluated got its class from this rule: its texts explain the failure */
     const struct rule *class_rule;
     uint32_t *firing; /* owned, one per rule: its alerts now firing (none: nothing to resolve) */
+    /* expect rules, one per rule: the key of the last B seen while the clock stood still, which
+     * changed nothing that the same B again would change (app output repeats a pod's key) */
+    struct expect_memo {
+        uint64_t hash, clock;
+        int64_t ts; /* the newest time of that B */
+    } *memo; /* owned */
+    uint64_t clock; /* counts moves of the event clock from 1: a memo of an older one is stale */
 };
 
 /* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes). */

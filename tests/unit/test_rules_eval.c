@@ -921,6 +921,43 @@ static void test_expect_b_before_a(void **state)
     h_free(h);
 }
 
+/* Lines of one pod within one second (the engine skips a B it has just seen): the outcome is
+ * that of evaluating every line. */
+static void test_expect_repeats_within_a_second(void **state)
+{
+    struct h *h = h_new(expect_rules, NULL);
+    (void)state;
+
+    /* B, A (met by that B, which is used up), B, A: the second A is met by the second B */
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 0, CREATED(POD_P));
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 0, CREATED(POD_P));
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+
+    /* A, B (ends the wait), B (remembered), A: met by the remembered B */
+    h = h_new(expect_rules, NULL);
+    feed(h, 0, CREATED(POD_P));
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 0, CREATED(POD_P));
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+
+    /* late B lines while the clock stands at 10 s: the later one counts for an A at 17 s */
+    h = h_new(expect_rules, NULL);
+    feed(h, 10, SCALED);
+    feed(h, 5, STARTED(POD_P));
+    feed(h, 8, STARTED(POD_P));
+    feed(h, 17, CREATED(POD_P));
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+}
+
 static void test_expect_end_of_input_and_advance(void **state)
 {
     struct h *h = h_new(expect_rules, NULL);
@@ -1533,6 +1570,7 @@ int main(void)
         T(test_expect_b_in_time),
         T(test_expect_fires_after_deadline),
         T(test_expect_b_before_a),
+        T(test_expect_repeats_within_a_second),
         T(test_expect_end_of_input_and_advance),
         T(test_expect_keys_independent),
         T(test_expect_then_of_another_kind),
