@@ -21,8 +21,12 @@ time_cmd() {
     local name=$1
     shift
     for _ in $(seq "$RUNS"); do
-        /usr/bin/time -f '%e %M' -o "$W/t" "$@" >"${OUT:-/dev/null}" 2>&1 || true
-        cat "$W/t"
+        # wall time in ms from date (time's %e has only 10 ms steps), peak RSS from time
+        local t0 t1
+        t0=$(date +%s%N)
+        /usr/bin/time -f '%M' -o "$W/t" "$@" >"${OUT:-/dev/null}" 2>&1 || true
+        t1=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000000)) $(cat "$W/t")" | awk '{ printf "%.3f %s\n", $1 / 1000, $2 }'
     done >"$W/times"
     local secs rss
     secs=$(awk '{ print $1 }' "$W/times" | median)
