@@ -1,4 +1,5 @@
 /* parse_line: every shape of DESIGN §2 into a struct record of slices, never failing. */
+#include <stddef.h>
 #include <string.h>
 
 #include "parse.h"
@@ -242,7 +243,8 @@ void parse_line(struct parser *p, const struct source *src, const char *line, si
     if (src != NULL && src->lineno == 1) {
         p->have_ts = 0; /* a new source: no time to inherit from another file */
     }
-    memset(out, 0, sizeof(*out));
+    /* not the extras: nextra = 0 says none is set, and clearing them was a third of a record */
+    memset(out, 0, offsetof(struct record, extra));
     out->src = src;
     if (len > 0 && line[len - 1] == '\r') {
         len--;
@@ -270,7 +272,7 @@ void parse_line(struct parser *p, const struct source *src, const char *line, si
         unsigned flags = out->flags;
         struct slice app = out->app;
 
-        memset(out, 0, sizeof(*out));
+        memset(out, 0, offsetof(struct record, extra));
         out->src = src;
         out->line = sl(line, len);
         out->flags = flags;

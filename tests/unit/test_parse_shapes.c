@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -1888,6 +1889,9 @@ static void test_format_ts(void **state)
         {1709208000LL * NS, "2024-02-29T12:00:00Z"},
         {946684799LL * NS, "1999-12-31T23:59:59Z"},
         {1798761599LL * NS + 999999999LL, "2026-12-31T23:59:59.999999999Z"},
+        {-1, "1969-12-31T23:59:59.999999999Z"},
+        {-9200000000LL * NS, "1678-06-18T12:26:40Z"},
+        {9200000000LL * NS, "2261-07-15T11:33:20Z"},
     };
     size_t i;
 
@@ -1907,6 +1911,25 @@ static void test_format_ts(void **state)
         /* round trip */
         assert_int_equal(parse_rfc3339(buf, n, &back), 0);
         assert_true(back == cases[i].ns);
+    }
+    /* seconds all over the range of int64 nanoseconds, the way gmtime and strftime see them */
+    {
+        uint64_t x = 88172645463325252ULL;
+
+        for (i = 0; i < 20000; i++) {
+            char buf[64], want[64];
+            time_t t;
+            struct tm tm;
+
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            t = (time_t)(x % 18400000000ULL) - 9200000000LL;
+            gmtime_r(&t, &tm);
+            strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            assert_int_equal(parse_format_ts((int64_t)t * NS, buf, sizeof buf), strlen(want));
+            assert_string_equal(buf, want);
+        }
     }
     /* exactly 40 bytes is enough for the longest form */
     {
