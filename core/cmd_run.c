@@ -85,6 +85,7 @@ struct pipeline {
     struct ingest_follow *follow; /* run's files, followed; may be NULL */
     struct ingest_exec *exec;     /* --exec; may be NULL */
     struct replay_pipe *pipe;     /* replay's files, merged by event time and parsed; may be NULL */
+    uint64_t pre_regex_runs, pre_regex_errors; /* the pipe's tests ahead, when it closed */
     struct parse_stats replay_ps; /* replay: the parse counts, kept by the pipe */
     const struct parse_stats *ps; /* parser's or replay_ps */
     uv_timer_t progress;          /* replay on a terminal: a progress bar on stderr */
@@ -179,8 +180,9 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
     }
 }
 
-/* A parsed record, whichever way it came. */
-static void on_record(void *arg, struct record *rec)
+/* A parsed record, whichever way it came; set and bits: tested ahead by replay's worker. */
+static void on_record_pre(void *arg, struct record *rec, const struct rule_set *set,
+                          const uint64_t *bits)
 {
     struct pipeline *p = arg;
 
@@ -190,7 +192,7 @@ static void on_record(void *arg, struct record *rec)
         p->last_event_wall_ms = uv_now(&p->loop);
         p->have_event = 1;
     }
-    rules_eval(p->engine, rec);
+    rules_eval_pre(p->engine, rec, set, bits);
     if (rec->class_name.p != NULL) {
         struct tally *t =
             tally(p->classes, &p->nclasses, 32, rec->class_name.p, rec->class_name.len);
@@ -215,7 +217,7 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     struct record rec;
 
     parse_line(&p->parser, src, line, len, flags, &rec);
-    on_record(p, &rec);
+    on_record_pre(p, &rec, NULL, NULL);
 }
 
 /* After each turn of the loop: what was produced goes out now, not when the buffer fills. */
@@ -254,6 +256,9 @@ static void on_sighup(uv_signal_t *h, int signum)
     if (set == NULL) {
         log_at(LOG_ERROR, "rules", "reload failed, keeping the old rules path=%s", p->rules_path);
         return;
+    }
+    if (p->pipe != NULL) {
+        replay_pipe_set_rules(p->pipe, set); /* records parsed from now on are tested with it */
     }
     rules_engine_swap(p->engine, set);
     log_at(LOG_INFO, "rules", "reloaded rules=%zu path=%s", rules_set_count(set), p->rules_path);
@@ -347,6 +352,7 @@ static void close_all(struct pipeline *p)
     if (p->pipe != NULL) {
         struct ingest_merge_stats ms;
 
+        replay_pipe_regex_counts(p->pipe, &p->pre_regex_runs, &p->pre_regex_errors);
         replay_pipe_close(p->pipe, &ms);
         p->source_errors += ms.source_errors;
         p->pipe = NULL;
@@ -494,10 +500,10 @@ static void summary(struct pipeline *p)
     }
     fputs(p->nrules_fired ? "\n" : " none\n", stderr);
     fprintf(stderr, "  %.2f regex matches per line\n",
-            ps->lines ? (double)rs->regex_runs / (double)ps->lines : 0.0);
-    if (rs->regex_errors > 0) {
+            ps->lines ? (double)(rs->regex_runs + p->pre_regex_runs) / (double)ps->lines : 0.0);
+    if (rs->regex_errors + p->pre_regex_errors > 0) {
         fprintf(stderr, "rollwatch: %llu regex match errors (match limit hit)\n",
-                (unsigned long long)rs->regex_errors);
+                (unsigned long long)(rs->regex_errors + p->pre_regex_errors));
     }
 }
 
@@ -780,8 +786,9 @@ int cmd_run(int argc, char **argv, int replay)
 
         p.in = ingest_new(&p.loop, &iopts, on_line, &p);
         if (replay) {
-            p.pipe = replay_pipe_new(&p.loop, iopts.max_line, &p.replay_ps, on_record,
-                                     on_ingest_done, &p);
+            p.pipe = replay_pipe_new(&p.loop, iopts.max_line, &p.replay_ps,
+                                     rules_engine_set(p.engine), on_record_pre, on_ingest_done,
+                                     &p);
         } else {
             struct ingest_follow_opts fo = {0};
 

@@ -13,11 +13,21 @@
 
 #define BATCH_RECORDS 1024
 #define BATCH_BYTES (256 * 1024)
-#define NBATCH 3
+#define NBATCH 4
+/*
+ * A worker that ran out of batches waits until this many are back. Waking a thread costs
+ * tens of microseconds here (a VM), so one wake-up per batch was 6% of the main loop's time.
+ */
+#define REFILL (NBATCH - 1)
 
 struct batch {
     struct record recs[BATCH_RECORDS]; /* slices point into bytes */
     size_t n;
+    struct rule_set *set; /* the tests ahead were run with it: a reference, so no later set
+                           * can have its address while the batch is queued */
+    uint64_t *bits;             /* owned: words per record, BATCH_RECORDS records */
+    size_t words, bits_cap;
+    uint64_t regex_runs, regex_errors; /* the worker's, after this batch */
     char *bytes; /* owned: copies of the lines */
     size_t used, cap;
     struct parse_stats ps;        /* the worker's parse counts after this batch */
@@ -36,11 +46,14 @@ struct replay_pipe {
     void *arg;
     struct parse_stats *ps; /* borrowed: the caller's counts of the records handed on */
     struct ingest_merge_stats ms;
+    uint64_t regex_runs, regex_errors;
     int started, finished, closing, nclosed;
     /* worker side */
     uv_loop_t wloop;
     struct ingest_merge *merge; /* NULL once the worker closed it */
     struct parser parser;
+    struct rules_pre *pre;    /* the tests ahead */
+    struct rules_stats wstats; /* their regex counts */
     uv_thread_t thread;
     struct batch *cur; /* being filled */
     int want_progress;
@@ -49,6 +62,10 @@ struct replay_pipe {
     uv_cond_t cv;                     /* a batch came back, or stop */
     struct batch *full_head, *full_tail; /* queued for the main loop, in order */
     struct batch *free_list;
+    size_t nfree;
+    int worker_waits; /* in take_free, until REFILL batches are free */
+    int main_waits;   /* the main loop found no batch: the next one must wake it */
+    struct rule_set *next_set; /* a reload, for the worker's next batch (a reference) */
     int stop;
     struct ingest_merge_stats final_ms; /* the merge's counts when the worker closed it */
     struct batch *store;                /* owned: NBATCH batches */
@@ -59,22 +76,49 @@ struct replay_pipe {
 static struct batch *take_free(struct replay_pipe *rp)
 {
     struct batch *b;
+    struct rule_set *next;
 
     uv_mutex_lock(&rp->mu);
-    while (rp->free_list == NULL && !rp->stop) {
-        uv_cond_wait(&rp->cv, &rp->mu);
+    if (rp->free_list == NULL) {
+        rp->worker_waits = 1;
+        while (rp->nfree < REFILL && !rp->stop) {
+            uv_cond_wait(&rp->cv, &rp->mu);
+        }
+        rp->worker_waits = 0;
     }
     b = rp->stop ? NULL : rp->free_list;
     if (b != NULL) {
         rp->free_list = b->next;
+        rp->nfree--;
     }
+    next = rp->next_set;
+    rp->next_set = NULL;
     uv_mutex_unlock(&rp->mu);
+    if (next != NULL) {
+        /* between batches: a batch is tested with one set throughout */
+        rules_pre_free(rp->pre);
+        rp->pre = rules_pre_new(next);
+        rules_set_free(next);
+    }
+    if (b != NULL) {
+        b->set = rules_set_ref(rules_pre_set(rp->pre));
+        b->words = rules_pre_words(rp->pre);
+        if (b->bits_cap < b->words * BATCH_RECORDS) {
+            free(b->bits);
+            b->bits_cap = b->words * BATCH_RECORDS;
+            b->bits = xmalloc(b->bits_cap * sizeof(*b->bits));
+        }
+    }
     return b;
 }
 
 static void queue_full(struct replay_pipe *rp, struct batch *b, int last)
 {
+    int wake;
+
     b->ps = *parse_stats(&rp->parser);
+    b->regex_runs = rp->wstats.regex_runs;
+    b->regex_errors = rp->wstats.regex_errors;
     if (rp->want_progress || last) {
         b->ms = *ingest_merge_stats(rp->merge);
     }
@@ -87,8 +131,12 @@ static void queue_full(struct replay_pipe *rp, struct batch *b, int last)
         rp->full_head = b;
     }
     rp->full_tail = b;
+    wake = rp->main_waits; /* a busy main loop finds the batch itself: no eventfd write */
+    rp->main_waits = 0;
     uv_mutex_unlock(&rp->mu);
-    uv_async_send(&rp->wake);
+    if (wake) {
+        uv_async_send(&rp->wake);
+    }
 }
 
 static void worker_close_merge(struct replay_pipe *rp)
@@ -128,6 +176,7 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     memcpy(copy, line, len);
     b->used += len;
     parse_line(&rp->parser, src, copy, len, flags, &b->recs[b->n]);
+    rules_pre_eval(rp->pre, &b->recs[b->n], b->bits + b->n * b->words, &rp->wstats);
     b->recs[b->n++].src = NULL; /* the merge's, and it moves on: nobody downstream reads it */
 }
 
@@ -160,10 +209,15 @@ static void give_back(struct replay_pipe *rp, struct batch *b)
 {
     b->n = 0;
     b->used = 0;
+    rules_set_free(b->set);
+    b->set = NULL;
     uv_mutex_lock(&rp->mu);
     b->next = rp->free_list;
     rp->free_list = b;
-    uv_cond_signal(&rp->cv);
+    rp->nfree++;
+    if (rp->worker_waits && rp->nfree >= REFILL) {
+        uv_cond_signal(&rp->cv);
+    }
     uv_mutex_unlock(&rp->mu);
 }
 
@@ -180,6 +234,8 @@ static void on_work(uv_idle_t *h)
         if (rp->full_head == NULL) {
             rp->full_tail = NULL;
         }
+    } else {
+        rp->main_waits = 1;
     }
     uv_mutex_unlock(&rp->mu);
     if (b == NULL) {
@@ -187,9 +243,11 @@ static void on_work(uv_idle_t *h)
         return;
     }
     for (size_t i = 0; i < b->n && !rp->closing; i++) {
-        rp->on_record(rp->arg, &b->recs[i]);
+        rp->on_record(rp->arg, &b->recs[i], b->set, b->bits + i * b->words);
     }
     *rp->ps = b->ps;
+    rp->regex_runs = b->regex_runs;
+    rp->regex_errors = b->regex_errors;
     if (rp->want_progress || b->last) {
         rp->ms = b->ms;
     }
@@ -214,7 +272,8 @@ static void on_wake(uv_async_t *h)
 }
 
 struct replay_pipe *replay_pipe_new(uv_loop_t *loop, size_t max_line, struct parse_stats *ps,
-                                    replay_record_cb on_record, ingest_done_cb done, void *arg)
+                                    struct rule_set *set, replay_record_cb on_record,
+                                    ingest_done_cb done, void *arg)
 {
     struct replay_pipe *rp = xcalloc(1, sizeof(*rp));
 
@@ -226,6 +285,7 @@ struct replay_pipe *replay_pipe_new(uv_loop_t *loop, size_t max_line, struct par
     uv_loop_init(&rp->wloop);
     rp->merge = ingest_merge_new(&rp->wloop, max_line, parse_line_time, on_line, rp);
     parse_init(&rp->parser);
+    rp->pre = rules_pre_new(set);
     uv_mutex_init(&rp->mu);
     uv_cond_init(&rp->cv);
     uv_async_init(loop, &rp->wake, on_wake);
@@ -239,7 +299,23 @@ struct replay_pipe *replay_pipe_new(uv_loop_t *loop, size_t max_line, struct par
         rp->store[i].next = rp->free_list;
         rp->free_list = &rp->store[i];
     }
+    rp->nfree = NBATCH;
+    rp->main_waits = 1; /* the loop has not looked yet */
     return rp;
+}
+
+void replay_pipe_set_rules(struct replay_pipe *rp, struct rule_set *set)
+{
+    uv_mutex_lock(&rp->mu);
+    rules_set_free(rp->next_set); /* one not yet taken up: the newer wins */
+    rp->next_set = rules_set_ref(set);
+    uv_mutex_unlock(&rp->mu);
+}
+
+void replay_pipe_regex_counts(const struct replay_pipe *rp, uint64_t *runs, uint64_t *errors)
+{
+    *runs = rp->regex_runs;
+    *errors = rp->regex_errors;
 }
 
 int replay_pipe_add(struct replay_pipe *rp, const char *path, const char *app)
@@ -271,8 +347,12 @@ static void on_closed(uv_handle_t *h)
     }
     for (size_t i = 0; i < NBATCH; i++) {
         free(rp->store[i].bytes);
+        free(rp->store[i].bits);
+        rules_set_free(rp->store[i].set);
     }
     free(rp->store);
+    rules_pre_free(rp->pre);
+    rules_set_free(rp->next_set);
     uv_mutex_destroy(&rp->mu);
     uv_cond_destroy(&rp->cv);
     free(rp);

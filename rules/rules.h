@@ -33,6 +33,9 @@ struct rule_set *rules_load(const char *path, rules_err_cb on_err, void *arg);
 struct rule_set *rules_load_text(const char *name, const char *text, size_t len,
                                  rules_err_cb on_err, void *arg);
 
+/* Another owner of set (the sets are shared with replay's reader thread); returns set. */
+struct rule_set *rules_set_ref(struct rule_set *set);
+/* Drops one owner's reference; the last frees the set. */
 void rules_set_free(struct rule_set *set);
 size_t rules_set_count(const struct rule_set *set);
 size_t rules_set_class_count(const struct rule_set *set);
@@ -74,6 +77,32 @@ void rules_engine_swap(struct rules_engine *eng, struct rule_set *set);
  * keyed state, may call on_alert. Advances the event clock to r's time first.
  */
 void rules_eval(struct rules_engine *eng, struct record *r);
+
+/*
+ * The same, given what rules_pre_eval found for r with rule set set on another thread. When
+ * set is not the engine's (a reload came in between), bits are ignored.
+ */
+void rules_eval_pre(struct rules_engine *eng, struct record *r, const struct rule_set *set,
+                    const uint64_t *bits);
+
+/* The engine's rule set (owned by the engine; rules_set_ref to keep it longer). */
+struct rule_set *rules_engine_set(const struct rules_engine *eng);
+
+/*
+ * Testing ahead, on another thread: the conditions on fields that no rule changes (kind, the
+ * message, the stream's names) depend on the parsed record alone. A reader thread runs them
+ * for each record, one bit per condition list, so the engine's thread skips them.
+ * A rules_pre is used by one thread at a time; it holds a reference on its set.
+ */
+struct rules_pre;
+struct rules_pre *rules_pre_new(struct rule_set *set);
+void rules_pre_free(struct rules_pre *pre);
+struct rule_set *rules_pre_set(const struct rules_pre *pre);
+/* uint64_t words in the bit set of one record. */
+size_t rules_pre_words(const struct rules_pre *pre);
+/* Fills bits (rules_pre_words long) for r; counts regex runs into st. */
+void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
+                    struct rules_stats *st);
 
 /* Advances the event clock to now (ns) without a record: expect deadlines may fire. */
 void rules_advance(struct rules_engine *eng, int64_t now_ns);

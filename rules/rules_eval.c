@@ -267,12 +267,12 @@ static void note_recent(struct rules_engine *eng, const struct record *r)
 }
 
 static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t idx,
-                       struct record *r)
+                       struct record *r, const uint64_t *bits)
 {
     struct record saved;
 
     if (rule->has_resolve && eng->firing[idx] > 0 &&
-        rules__when_match(eng->set, &rule->resolve, r, &eng->stats)) {
+        rules__when_match(eng->set, &rule->resolve, r, &eng->stats, bits)) {
         struct alert_spec sp;
 
         rule_spec(eng->set->rules, rule, &sp);
@@ -284,7 +284,7 @@ static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t
     if (rule->recent_tag) {
         saved = *r; /* only a firing rule's captures become fields */
     }
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
+    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
         return;
     }
     if (rule->recent_tag && !recent_holds(eng, rule, idx, r)) {
@@ -335,7 +335,7 @@ static uint32_t insert_sorted(struct threshold_state *t, int64_t v)
 }
 
 static void eval_threshold(struct rules_engine *eng, const struct rule *rule, size_t idx,
-                           struct record *r)
+                           struct record *r, const uint64_t *bits)
 {
     char key[RULES_KEY_MAX], tag[24];
     size_t klen;
@@ -344,7 +344,7 @@ static void eval_threshold(struct rules_engine *eng, const struct rule *rule, si
     uint32_t pos, drop = 0, lo, hi;
     int64_t newest;
 
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
+    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
         return;
     }
     rule_tag(tag, idx);
@@ -397,7 +397,7 @@ static int same_fields(const int *a, size_t na, const int *b, size_t nb)
 }
 
 static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_t idx,
-                        struct record *r)
+                        struct record *r, const uint64_t *bits)
 {
     char key[RULES_KEY_MAX], tag[24];
     size_t klen;
@@ -405,7 +405,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     struct kv_entry *e;
 
     rule_tag(tag, idx);
-    if (rules__when_match(eng->set, &rule->then, r, &eng->stats)) {
+    if (rules__when_match(eng->set, &rule->then, r, &eng->stats, bits)) {
         klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
         h = rules__kv_hash(key, klen);
         if (eng->memo[idx].clock == eng->clock && eng->memo[idx].hash == h &&
@@ -437,7 +437,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
         }
         return;
     }
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats)) {
+    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
         return;
     }
     eng->memo[idx].clock = 0; /* an A changes what the next B finds: it must look */
@@ -462,12 +462,38 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     }
 }
 
+/* Could rule hold anything for this record, by the bits tested ahead? */
+static int maybe(const struct rule *rule, const uint64_t *bits)
+{
+    switch (rule->type) {
+    case RULE_MATCH:
+        return (rule->when.npre == 0 || rules__bit(bits, rule->when.id)) ||
+               (rule->has_resolve &&
+                (rule->resolve.npre == 0 || rules__bit(bits, rule->resolve.id)));
+    case RULE_THRESHOLD:
+        return rule->when.npre == 0 || rules__bit(bits, rule->when.id);
+    case RULE_EXPECT:
+        return rule->when.npre == 0 || rules__bit(bits, rule->when.id) ||
+               rule->then.npre == 0 || rules__bit(bits, rule->then.id);
+    }
+    return 1;
+}
+
 void rules_eval(struct rules_engine *eng, struct record *r)
+{
+    rules_eval_pre(eng, r, NULL, NULL);
+}
+
+void rules_eval_pre(struct rules_engine *eng, struct record *r, const struct rule_set *pre_set,
+                    const uint64_t *bits)
 {
     const struct rule_set *set = eng->set;
     const uint32_t *list;
     unsigned b;
 
+    if (pre_set != set) {
+        bits = NULL; /* tested with the rules before a reload */
+    }
     eng->stats.records++;
     eng->class_rule = NULL;
     if (r->ts_src != TS_NONE) {
@@ -480,15 +506,18 @@ void rules_eval(struct rules_engine *eng, struct record *r)
         size_t i = list[j];
         const struct rule *rule = &set->rules[i];
 
+        if (bits != NULL && !maybe(rule, bits)) {
+            continue;
+        }
         switch (rule->type) {
         case RULE_MATCH:
-            eval_match(eng, rule, i, r);
+            eval_match(eng, rule, i, r, bits);
             break;
         case RULE_THRESHOLD:
-            eval_threshold(eng, rule, i, r);
+            eval_threshold(eng, rule, i, r, bits);
             break;
         case RULE_EXPECT:
-            eval_expect(eng, rule, i, r);
+            eval_expect(eng, rule, i, r, bits);
             break;
         }
     }
@@ -661,6 +690,11 @@ void rules_engine_swap(struct rules_engine *eng, struct rule_set *set)
     eng->next_deadline = INT64_MIN; /* recomputed at the next tick */
     free(map);
     configure(eng);
+}
+
+struct rule_set *rules_engine_set(const struct rules_engine *eng)
+{
+    return eng->set;
 }
 
 const struct rules_stats *rules_engine_stats(const struct rules_engine *eng)

@@ -81,16 +81,26 @@ struct cond {
     int present;   /* COND_PRESENT */
     unsigned mask; /* COND_MASK */
     pcre2_code *re; /* owned */
+    char *src;      /* owned: the regex as written, for telling equal conditions apart */
     int jit;
     struct capture *caps; /* owned */
     size_t ncaps;
     struct when *sub; /* COND_NOT: owned; holds when not all of these hold */
+    /*
+     * Tested ahead, on replay's reader thread (rules_pre.c): the field is one no rule and no
+     * tracker can change, so the parsed record alone decides it. uid: the same test in another
+     * rule has the same uid, and is run once per record.
+     */
+    int pre;
+    uint32_t uid;
 };
 
 /* A set of conditions that must all hold (cheap literal tests first, regexes last). */
 struct when {
     struct cond *conds; /* owned */
     size_t n;
+    uint32_t id;  /* its bit in the rules_pre_eval bit set */
+    size_t npre;  /* conditions with pre set: none means the bit says nothing */
 };
 
 /* A template: literal text and field references. */
@@ -169,7 +179,8 @@ struct rule_set {
     size_t nclasses;
     char **extra_names; /* owned: interned capture names; id = FIELD_COUNT + index */
     size_t nextra;
-    pcre2_match_data *md; /* one block, sized for the largest pattern (single thread) */
+    pcre2_match_data *md; /* one block, sized for the largest pattern (the main thread's) */
+    uint32_t max_groups;  /* for match data of other threads */
     pcre2_match_context *mctx;
     /*
      * dispatch: for each record kind and first byte of the message (256: no message), the
@@ -183,12 +194,34 @@ struct rule_set {
     /* tags used by "recent" conditions, so eval records only what someone asks for */
     size_t *recent_rules; /* owned: indices of the rules with a "recent" condition */
     size_t nrecent_rules;
+    uint32_t nwhen;   /* condition lists, each a bit of the rules_pre_eval set */
+    uint32_t nuid;    /* distinct conditions tested ahead */
+    int refs;         /* the engine's and the reader thread's; atomic */
 };
 
-/* Evaluates all conditions of w against r; on success applies regex captures to r. */
+/* Marks what rules_pre_eval can test ahead and numbers the lists and tests (rules_pre.c). */
+void rules__pre_plan(struct rule_set *set);
+
+/* Is bit i set in a rules_pre_eval set? */
+static inline int rules__bit(const uint64_t *bits, uint32_t i)
+{
+    return (int)((bits[i >> 6] >> (i & 63)) & 1u);
+}
+
+/*
+ * Evaluates all conditions of w against r; on success applies regex captures to r. bits: what
+ * rules_pre_eval found for r with this set, or NULL; then the conditions tested ahead are
+ * taken from it.
+ */
 struct rules_stats;
 int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
-                      struct rules_stats *st);
+                      struct rules_stats *st, const uint64_t *bits);
+
+/* One condition, with match data md; captures go to pend (NULL: not wanted). */
+struct rules_pending;
+int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
+                     const struct record *r, struct rules_pending *pend, size_t *npend,
+                     struct rules_stats *st);
 
 /* Values of the template names that are not record fields. */
 struct tpl_ctx {

@@ -166,6 +166,7 @@ static void cond_free(struct cond *c)
     free(c->strs);
     free(c->lens);
     pcre2_code_free(c->re);
+    free(c->src);
     free(c->caps);
     if (c->sub) {
         when_free(c->sub);
@@ -266,6 +267,7 @@ static void compile_regex(struct loader *L, struct cond *c, const struct jnode *
                 (size_t)erroff, (const char *)msg);
         return;
     }
+    c->src = xstrndup(v->str, v->len);
     /* JIT failure is not fatal (interpreter fallback); only a JIT-sized pattern may use it */
     pcre2_jit_compile(c->re, PCRE2_JIT_COMPLETE);
     c->jit = pcre2_pattern_info(c->re, PCRE2_INFO_JITSIZE, &jitsize) == 0 && jitsize > 0;
@@ -928,9 +930,15 @@ static void rule_free(struct rule *r)
     free(r->recent_tag);
 }
 
+struct rule_set *rules_set_ref(struct rule_set *set)
+{
+    __atomic_add_fetch(&set->refs, 1, __ATOMIC_RELAXED);
+    return set;
+}
+
 void rules_set_free(struct rule_set *set)
 {
-    if (set == NULL) {
+    if (set == NULL || __atomic_sub_fetch(&set->refs, 1, __ATOMIC_ACQ_REL) > 0) {
         return;
     }
     for (size_t i = 0; i < set->nrules; i++) {
@@ -1139,11 +1147,13 @@ static struct rule_set *compile_files(struct loader *L, struct file *files, size
         rules_set_free(L->set);
         return NULL;
     }
+    L->set->max_groups = L->max_groups;
     L->set->md = pcre2_match_data_create(L->max_groups + 1, NULL);
     L->set->mctx = pcre2_match_context_create(NULL);
     pcre2_set_match_limit(L->set->mctx, MATCH_LIMIT);
     pcre2_set_depth_limit(L->set->mctx, DEPTH_LIMIT);
     build_dispatch(L->set);
+    rules__pre_plan(L->set);
     for (size_t i = 0; i < L->set->nrules; i++) {
         if (L->set->rules[i].recent_tag != NULL) {
             L->set->recent_rules = xrealloc(L->set->recent_rules,
@@ -1161,6 +1171,7 @@ struct rule_set *rules_load_text(const char *name, const char *text, size_t len,
     struct file f = {0};
 
     L.set = xcalloc(1, sizeof(*L.set));
+    L.set->refs = 1;
     L.on_err = on_err;
     L.arg = arg;
     f.path = (char *)name;
@@ -1257,6 +1268,7 @@ struct rule_set *rules_load(const char *path, rules_err_cb on_err, void *arg)
         }
     }
     L.set = xcalloc(1, sizeof(*L.set));
+    L.set->refs = 1;
     set = compile_files(&L, files, nfiles);
     for (size_t i = 0; i < nfiles; i++) {
         free(files[i].path);

@@ -45,13 +45,14 @@ static int slice_contains(struct slice v, const char *p, size_t n, size_t anchor
     return 0;
 }
 
-struct pending {
+struct rules_pending {
     const struct capture *cap;
     struct slice val;
 };
 
-static int cond_eval(const struct rule_set *set, const struct cond *c, const struct record *r,
-                     struct pending *pend, size_t *npend, struct rules_stats *st)
+int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
+                     const struct record *r, struct rules_pending *pend, size_t *npend,
+                     struct rules_stats *st)
 {
     struct slice v;
     size_t i;
@@ -66,7 +67,7 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
         int all = 1;
 
         for (i = 0; i < c->sub->n && all; i++) {
-            all = cond_eval(set, &c->sub->conds[i], r, pend, npend, st);
+            all = rules__cond_eval(set, md, &c->sub->conds[i], r, pend, npend, st);
         }
         *npend = keep; /* captures inside a negation are never applied */
         return !all;
@@ -121,9 +122,9 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
         st->regex_runs++;
         /* JIT fast path only for patterns JIT really compiled (PCRE2_INFO_JITSIZE > 0) */
         if (c->jit) {
-            rc = pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, set->md, set->mctx);
+            rc = pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, md, set->mctx);
         } else {
-            rc = pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, set->md, set->mctx);
+            rc = pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, md, set->mctx);
         }
         if (rc == PCRE2_ERROR_NOMATCH) {
             return 0;
@@ -132,7 +133,7 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
             st->regex_errors++;
             return 0;
         }
-        ov = pcre2_get_ovector_pointer(set->md);
+        ov = pcre2_get_ovector_pointer(md);
         for (i = 0; i < c->ncaps && *npend < MAX_PENDING_CAPS; i++) {
             uint32_t g = c->caps[i].group;
 
@@ -150,13 +151,19 @@ static int cond_eval(const struct rule_set *set, const struct cond *c, const str
 }
 
 int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
-                      struct rules_stats *st)
+                      struct rules_stats *st, const uint64_t *bits)
 {
-    struct pending pend[MAX_PENDING_CAPS];
+    struct rules_pending pend[MAX_PENDING_CAPS];
     size_t npend = 0;
 
+    if (bits != NULL && w->npre > 0 && !rules__bit(bits, w->id)) {
+        return 0;
+    }
     for (size_t i = 0; i < w->n; i++) {
-        if (!cond_eval(set, &w->conds[i], r, pend, &npend, st)) {
+        if (bits != NULL && w->conds[i].pre) {
+            continue; /* held: the bit says so */
+        }
+        if (!rules__cond_eval(set, set->md, &w->conds[i], r, pend, &npend, st)) {
             return 0;
         }
     }

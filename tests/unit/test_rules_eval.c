@@ -85,8 +85,17 @@ struct got {
     char *ev[ALERT_MAX_EVIDENCE];
 };
 
+/*
+ * The whole group runs twice: evaluating each record directly, and the way replay does, with
+ * the conditions tested ahead by rules_pre_eval (as on the reader thread) and passed along.
+ */
+static int use_pre;
+
 struct h {
     struct rules_engine *eng;
+    struct rules_pre *pre; /* use_pre: for the engine's set at the time */
+    uint64_t bits[64];
+    struct rules_stats pre_stats; /* the regex runs of the tests ahead */
     struct parser p;
     struct source src;
     struct got a[MAX_ALERTS];
@@ -212,6 +221,7 @@ static void h_release(struct h *h)
             live[i] = NULL;
         }
     }
+    rules_pre_free(h->pre);
     rules_engine_free(h->eng);
     h_clear_alerts(h);
     free(h);
@@ -245,7 +255,17 @@ static struct record *feed_raw(struct h *h, const char *line)
     memcpy(h->line, line, n + 1);
     h->src.lineno++;
     parse_line(&h->p, &h->src, h->line, n, 0, &h->rec);
-    rules_eval(h->eng, &h->rec);
+    if (!use_pre) {
+        rules_eval(h->eng, &h->rec);
+        return &h->rec;
+    }
+    if (h->pre == NULL || rules_pre_set(h->pre) != rules_engine_set(h->eng)) {
+        rules_pre_free(h->pre); /* a swap: test ahead with the new rules */
+        h->pre = rules_pre_new(rules_engine_set(h->eng));
+    }
+    assert_true(rules_pre_words(h->pre) <= sizeof(h->bits) / sizeof(h->bits[0]));
+    rules_pre_eval(h->pre, &h->rec, h->bits, &h->pre_stats);
+    rules_eval_pre(h->eng, &h->rec, rules_pre_set(h->pre), h->bits);
     return &h->rec;
 }
 
@@ -521,7 +541,7 @@ static void test_condition_operators(void **state)
                         "eq eq-obj in prefix suffix contains regex regex-anchored glob-star "
                         "glob-qmark glob-range glob-neg glob-array present not prefix-and-not "
                         "kind okind kind-not abs-present-false abs-not abs-not-present");
-    assert_int_equal(stats(h)->regex_errors, 0);
+    assert_int_equal(stats(h)->regex_errors + h->pre_stats.regex_errors, 0);
     h_free(h);
 
     /* an app line of another service: the kind masks flip */
@@ -1550,6 +1570,59 @@ static void test_captures_only_from_firing_rules(void **state)
     h_free(h);
 }
 
+/* ================================================================================== */
+/* Testing ahead (rules_pre)                                                          */
+/* ================================================================================== */
+
+/* pod is not in the parsed record of a ReplicaSet's line: the first rule's capture sets it */
+static const char pre_capture_rules[] =
+    "{\"rules\":["
+    "{\"id\":\"cap\",\"when\":{\"kind\":\"k8s\","
+    "\"message\":{\"regex\":\"^Created pod: (?<pod>\\\\S+)\"}},\"event\":\"pod_created\"},"
+    "{\"id\":\"web-pod\",\"when\":{\"kind\":\"k8s\",\"pod\":{\"prefix\":\"web-\"}}," ALERT_INFO
+    "}]}";
+
+static void test_pre_captured_field_stays_with_engine(void **state)
+{
+    struct h *h = h_new(pre_capture_rules, NULL);
+    struct record *r;
+
+    (void)state;
+    r = feed(h, 0, "system/k8s/web-745f845dc Created pod: web-745f845dc-rzl2q");
+    assert_slice(r->pod, "web-745f845dc-rzl2q");
+    /* tested ahead on the parsed record (no pod yet), the prefix would have failed */
+    assert_string_equal(names_since(h, 0), "web-pod");
+    h_free(h);
+}
+
+static const char pre_bits_rules[] =
+    "{\"rules\":[{\"id\":\"backoff\",\"when\":{\"kind\":\"k8s\","
+    "\"message\":{\"prefix\":\"Back-off\"}}," ALERT_INFO "}]}";
+
+/* The engine takes the tests ahead from the bits, unless they were made with other rules. */
+static void test_pre_bits_of_other_rules_ignored(void **state)
+{
+    struct h *h = h_new(pre_bits_rules, NULL);
+    struct rules_pre *pre = rules_pre_new(rules_engine_set(h->eng));
+    struct rules_stats st = {0};
+    uint64_t bits[8] = {0};
+    struct record r;
+    const char *line = line_at(0, BACKOFF(POD_P));
+
+    (void)state;
+    assert_true(rules_pre_words(pre) <= 8);
+    parse_line(&h->p, &h->src, line, strlen(line), 0, &r);
+    rules_pre_eval(pre, &r, bits, &st);
+    assert_true(bits[0] != 0); /* the prefix holds */
+    memset(bits, 0, sizeof(bits));
+    rules_eval_pre(h->eng, &r, rules_pre_set(pre), bits); /* the bits say it does not */
+    assert_int_equal(h->n, 0);
+    rules_eval_pre(h->eng, &r, NULL, bits); /* not tested with this set: the engine tests */
+    assert_string_equal(names_since(h, 0), "backoff");
+    rules_pre_free(pre);
+    h_free(h);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
@@ -1587,7 +1660,12 @@ int main(void)
         T(test_swap),
         T(test_state_cap),
         T(test_captures_only_from_firing_rules),
+        T(test_pre_captured_field_stays_with_engine),
+        T(test_pre_bits_of_other_rules_ignored),
     };
 
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("evaluated directly", tests, NULL, NULL);
+
+    use_pre = 1;
+    return failed + cmocka_run_group_tests_name("tested ahead, as replay does", tests, NULL, NULL);
 }
