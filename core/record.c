@@ -1,4 +1,5 @@
 /* Names of record and object kinds as they appear in the JSON output, and slice helpers. */
+#include <stddef.h>
 #include <string.h>
 
 #include "record.h"
@@ -21,12 +22,6 @@ const char *record_kind_name(enum record_kind k)
 const char *object_kind_name(enum object_kind k)
 {
     return (unsigned)k < OBJECT_KIND_COUNT ? object_names[k] : "unknown";
-}
-
-int slice_eq(struct slice s, const char *str)
-{
-    size_t n = strlen(str);
-    return s.p != NULL && s.len == n && memcmp(s.p, str, n) == 0;
 }
 
 static const char *const field_names[FIELD_COUNT] = {
@@ -66,31 +61,21 @@ const char *record_field_name(int id)
     return id >= 0 && id < FIELD_COUNT ? field_names[id] : NULL;
 }
 
-static struct slice *std_slot(struct record *r, int id)
-{
-    switch (id) {
-    case FIELD_STREAM: return &r->stream;
-    case FIELD_OBJECT: return &r->object;
-    case FIELD_SERVICE: return &r->service;
-    case FIELD_REPLICASET: return &r->replicaset;
-    case FIELD_POD: return &r->pod;
-    case FIELD_CONTAINER: return &r->container;
-    case FIELD_MESSAGE: return &r->message;
-    case FIELD_STATUS_FROM: return &r->status_from;
-    case FIELD_STATUS_TO: return &r->status_to;
-    case FIELD_RELEASE: return &r->release;
-    case FIELD_BUILD: return &r->build;
-    case FIELD_APP: return &r->app;
-    case FIELD_CLI: return &r->cli;
-    case FIELD_POD_STATUS: return &r->pod_status;
-    case FIELD_LINE: return &r->line;
-    case FIELD_EVENT: return &r->event;
-    case FIELD_CLASS: return &r->class_name;
-    default: return NULL;
-    }
-}
+#define SLOT(f) ((unsigned short)offsetof(struct record, f))
 
-struct slice record_field_get(const struct record *r, int id)
+const unsigned short record_slice_offset[FIELD_COUNT] = {
+    [FIELD_STREAM] = SLOT(stream),         [FIELD_OBJECT] = SLOT(object),
+    [FIELD_SERVICE] = SLOT(service),       [FIELD_REPLICASET] = SLOT(replicaset),
+    [FIELD_POD] = SLOT(pod),               [FIELD_CONTAINER] = SLOT(container),
+    [FIELD_MESSAGE] = SLOT(message),       [FIELD_STATUS_FROM] = SLOT(status_from),
+    [FIELD_STATUS_TO] = SLOT(status_to),   [FIELD_RELEASE] = SLOT(release),
+    [FIELD_BUILD] = SLOT(build),           [FIELD_APP] = SLOT(app),
+    [FIELD_CLI] = SLOT(cli),               [FIELD_POD_STATUS] = SLOT(pod_status),
+    [FIELD_LINE] = SLOT(line),             [FIELD_EVENT] = SLOT(event),
+    [FIELD_CLASS] = SLOT(class_name),
+};
+
+struct slice record_field_get_other(const struct record *r, int id)
 {
     if (id == FIELD_KIND) {
         const char *k = record_kind_name(r->kind);
@@ -100,21 +85,16 @@ struct slice record_field_get(const struct record *r, int id)
         const char *k = object_kind_name(r->object_kind);
         return (struct slice){k, strlen(k)};
     }
-    if (id >= FIELD_COUNT) {
-        for (size_t i = 0; i < r->nextra; i++) {
-            if (r->extra[i].field == id) {
-                return r->extra[i].val;
-            }
+    for (size_t i = 0; id >= FIELD_COUNT && i < r->nextra; i++) {
+        if (r->extra[i].field == id) {
+            return r->extra[i].val;
         }
-        return SLICE_NONE;
     }
-    return *std_slot((struct record *)r, id);
+    return SLICE_NONE;
 }
 
 void record_field_set(struct record *r, int id, const char *name, struct slice v)
 {
-    struct slice *slot;
-
     if (id >= FIELD_COUNT) {
         for (size_t i = 0; i < r->nextra; i++) {
             if (r->extra[i].field == id) {
@@ -130,8 +110,7 @@ void record_field_set(struct record *r, int id, const char *name, struct slice v
         }
         return;
     }
-    slot = std_slot(r, id);
-    if (slot != NULL) {
-        *slot = v;
+    if (id >= 0 && record_slice_offset[id] != 0) {
+        *(struct slice *)(void *)((char *)r + record_slice_offset[id]) = v;
     }
 }

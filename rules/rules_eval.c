@@ -462,21 +462,21 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     }
 }
 
-/* Could rule hold anything for this record, by the bits tested ahead? */
-static int maybe(const struct rule *rule, const uint64_t *bits)
+static void eval_rule(struct rules_engine *eng, size_t i, struct record *r, const uint64_t *bits)
 {
+    const struct rule *rule = &eng->set->rules[i];
+
     switch (rule->type) {
     case RULE_MATCH:
-        return (rule->when.npre == 0 || rules__bit(bits, rule->when.id)) ||
-               (rule->has_resolve &&
-                (rule->resolve.npre == 0 || rules__bit(bits, rule->resolve.id)));
+        eval_match(eng, rule, i, r, bits);
+        break;
     case RULE_THRESHOLD:
-        return rule->when.npre == 0 || rules__bit(bits, rule->when.id);
+        eval_threshold(eng, rule, i, r, bits);
+        break;
     case RULE_EXPECT:
-        return rule->when.npre == 0 || rules__bit(bits, rule->when.id) ||
-               rule->then.npre == 0 || rules__bit(bits, rule->then.id);
+        eval_expect(eng, rule, i, r, bits);
+        break;
     }
-    return 1;
 }
 
 void rules_eval(struct rules_engine *eng, struct record *r)
@@ -500,25 +500,20 @@ void rules_eval_pre(struct rules_engine *eng, struct record *r, const struct rul
         advance(eng, r->ts_ns);
     }
     rules__rollouts_label(eng, r);
-    b = r->message.p != NULL && r->message.len > 0 ? (unsigned char)r->message.p[0] : 256;
-    list = set->dispatch + set->disp_off[r->kind][b];
-    for (size_t j = 0; j < set->disp_n[r->kind][b]; j++) {
-        size_t i = list[j];
-        const struct rule *rule = &set->rules[i];
+    if (bits != NULL) {
+        /* the candidates the reader found, in rule order as the dispatch list has them */
+        const uint64_t *cand = bits + set->cand_word;
 
-        if (bits != NULL && !maybe(rule, bits)) {
-            continue;
+        for (size_t w = 0; w < (set->nrules + 63) / 64; w++) {
+            for (uint64_t m = cand[w]; m != 0; m &= m - 1) {
+                eval_rule(eng, w * 64 + (size_t)__builtin_ctzll(m), r, bits);
+            }
         }
-        switch (rule->type) {
-        case RULE_MATCH:
-            eval_match(eng, rule, i, r, bits);
-            break;
-        case RULE_THRESHOLD:
-            eval_threshold(eng, rule, i, r, bits);
-            break;
-        case RULE_EXPECT:
-            eval_expect(eng, rule, i, r, bits);
-            break;
+    } else {
+        b = r->message.p != NULL && r->message.len > 0 ? (unsigned char)r->message.p[0] : 256;
+        list = set->dispatch + set->disp_off[r->kind][b];
+        for (size_t j = 0; j < set->disp_n[r->kind][b]; j++) {
+            eval_rule(eng, list[j], r, NULL);
         }
     }
     eng->stats.tagged_event += r->event.p != NULL;

@@ -196,8 +196,22 @@ struct rule_set {
     size_t nrecent_rules;
     uint32_t nwhen;   /* condition lists, each a bit of the rules_pre_eval set */
     uint32_t nuid;    /* distinct conditions tested ahead */
+    const struct cond **pre_cond; /* owned array: the condition of each uid */
+    /*
+     * What rules_pre_eval runs for a record, per kind and first byte as in dispatch: a flat
+     * program. For each rule of the dispatch list: [rule index, nlists | PRE_ALWAYS], then
+     * [list id, n, uid * n] for each of its condition lists with tests ahead. The bit set is
+     * nwhen list bits, then from word cand_word one bit per rule that may do anything.
+     */
+    uint32_t cand_word;
+    uint32_t *pre_prog; /* owned */
+    size_t pre_prog_len, pre_prog_cap;
+    uint32_t pre_off[RECORD_KIND_COUNT][257];
+    uint32_t pre_len[RECORD_KIND_COUNT][257];
     int refs;         /* the engine's and the reader thread's; atomic */
 };
+
+#define PRE_ALWAYS 0x80000000u /* a list of the rule is all the engine's: always a candidate */
 
 /* Marks what rules_pre_eval can test ahead and numbers the lists and tests (rules_pre.c). */
 void rules__pre_plan(struct rule_set *set);

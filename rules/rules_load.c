@@ -957,6 +957,8 @@ void rules_set_free(struct rule_set *set)
     free(set->extra_names);
     free(set->recent_rules);
     free(set->dispatch);
+    free(set->pre_prog);
+    free(set->pre_cond);
     pcre2_match_data_free(set->md);
     pcre2_match_context_free(set->mctx);
     free(set);

@@ -19,9 +19,8 @@
 struct rules_pre {
     struct rule_set *set; /* a reference */
     pcre2_match_data *md; /* this thread's */
-    uint32_t *gen;        /* per test uid: the record whose result val holds */
-    uint8_t *val;
-    uint32_t cur;
+    uint32_t *memo;       /* per test uid: (record number << 1) | its result for that record */
+    uint32_t cur;         /* the record number, below 2^31 */
     size_t words;
 };
 
@@ -113,6 +112,100 @@ static void plan_when(struct rule_set *set, struct when *w, const unsigned char 
     }
 }
 
+static void prog_push(struct rule_set *set, uint32_t v)
+{
+    if (set->pre_prog_len == set->pre_prog_cap) {
+        set->pre_prog_cap = set->pre_prog_cap ? set->pre_prog_cap * 2 : 1024;
+        set->pre_prog = xrealloc(set->pre_prog, set->pre_prog_cap * sizeof(*set->pre_prog));
+    }
+    set->pre_prog[set->pre_prog_len++] = v;
+}
+
+static int kind_test(const struct cond *c)
+{
+    return c->op == COND_MASK && c->field == FIELD_KIND;
+}
+
+/*
+ * A list of the rule into the program of records of kind: 1; 0 if it has no test ahead (and
+ * so no bit); -1 if its kind tests fail for that kind (nothing to run). Kind tests that hold
+ * are left out: the program is for that kind only.
+ */
+static int prog_when(struct rule_set *set, const struct when *w, int kind)
+{
+    uint32_t n = 0;
+
+    if (w->npre == 0) {
+        return 0; /* the engine tests all of it and never reads the bit */
+    }
+    for (size_t i = 0; i < w->n; i++) {
+        if (kind_test(&w->conds[i]) && !((w->conds[i].mask >> kind) & 1u)) {
+            return -1;
+        }
+        n += w->conds[i].pre && !kind_test(&w->conds[i]);
+    }
+    prog_push(set, w->id);
+    prog_push(set, n);
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->conds[i].pre && !kind_test(&w->conds[i])) {
+            prog_push(set, w->conds[i].uid);
+        }
+    }
+    return 1;
+}
+
+static void prog_rule(struct rule_set *set, uint32_t idx, int kind)
+{
+    const struct rule *r = &set->rules[idx];
+    const struct when *lists[3];
+    size_t nl = 0, head;
+    uint32_t n = 0, always = 0;
+
+    lists[nl++] = &r->when;
+    if (r->type == RULE_EXPECT) {
+        lists[nl++] = &r->then;
+    }
+    if (r->has_resolve) {
+        lists[nl++] = &r->resolve;
+    }
+    prog_push(set, idx);
+    head = set->pre_prog_len;
+    prog_push(set, 0);
+    for (size_t i = 0; i < nl; i++) {
+        int k = prog_when(set, lists[i], kind);
+
+        n += k == 1;
+        always |= k == 0 ? PRE_ALWAYS : 0;
+    }
+    if (n == 0 && !always) {
+        set->pre_prog_len = head - 1; /* nothing of it can hold for this kind */
+        return;
+    }
+    set->pre_prog[head] = n | always;
+}
+
+/* The program of each dispatch list; lists shared between bytes share it too. */
+static void build_progs(struct rule_set *set)
+{
+    for (int k = 0; k < RECORD_KIND_COUNT; k++) {
+        for (int b = 256; b >= 0; b--) { /* 256 first: the list most bytes share */
+            uint32_t off = set->disp_off[k][b], n = set->disp_n[k][b], start;
+
+            if (b < 256 && off == set->disp_off[k][256] && n == set->disp_n[k][256]) {
+                set->pre_off[k][b] = set->pre_off[k][256];
+                set->pre_len[k][b] = set->pre_len[k][256];
+                continue;
+            }
+            start = (uint32_t)set->pre_prog_len;
+            for (uint32_t j = 0; j < n; j++) {
+                prog_rule(set, set->dispatch[off + j], k);
+            }
+            set->pre_off[k][b] = start;
+            set->pre_len[k][b] = (uint32_t)set->pre_prog_len - start;
+        }
+    }
+}
+
 void rules__pre_plan(struct rule_set *set)
 {
     unsigned char *written = xcalloc(FIELD_COUNT + set->nextra + 1, 1);
@@ -132,6 +225,12 @@ void rules__pre_plan(struct rule_set *set)
         plan_when(set, &set->rules[i].then, written, &seen);
         plan_when(set, &set->rules[i].resolve, written, &seen);
     }
+    set->cand_word = (set->nwhen + 63) / 64;
+    set->pre_cond = xcalloc(set->nuid + 1, sizeof(*set->pre_cond));
+    for (size_t i = 0; i < seen.n; i++) {
+        set->pre_cond[seen.conds[i]->uid] = seen.conds[i];
+    }
+    build_progs(set);
     free(seen.conds);
     free(written);
 }
@@ -144,9 +243,8 @@ struct rules_pre *rules_pre_new(struct rule_set *set)
 
     pre->set = rules_set_ref(set);
     pre->md = pcre2_match_data_create(set->max_groups + 1, NULL);
-    pre->gen = xcalloc(set->nuid + 1, sizeof(*pre->gen));
-    pre->val = xcalloc(set->nuid + 1, sizeof(*pre->val));
-    pre->words = (set->nwhen + 63) / 64 + 1;
+    pre->memo = xcalloc(set->nuid + 1, sizeof(*pre->memo));
+    pre->words = set->cand_word + (set->nrules + 63) / 64 + 1;
     return pre;
 }
 
@@ -156,8 +254,7 @@ void rules_pre_free(struct rules_pre *pre)
         return;
     }
     pcre2_match_data_free(pre->md);
-    free(pre->gen);
-    free(pre->val);
+    free(pre->memo);
     rules_set_free(pre->set);
     free(pre);
 }
@@ -172,54 +269,54 @@ size_t rules_pre_words(const struct rules_pre *pre)
     return pre->words;
 }
 
-static void pre_when(struct rules_pre *pre, const struct when *w, const struct record *r,
-                     uint64_t *bits, struct rules_stats *st)
-{
-    struct rules_pending *none = NULL; /* tests ahead capture nothing */
-    size_t npend = 0;
-
-    for (size_t i = 0; i < w->n; i++) {
-        const struct cond *c = &w->conds[i];
-
-        if (!c->pre) {
-            continue;
-        }
-        if (pre->gen[c->uid] != pre->cur) {
-            pre->gen[c->uid] = pre->cur;
-            pre->val[c->uid] =
-                (uint8_t)rules__cond_eval(pre->set, pre->md, c, r, none, &npend, st);
-        }
-        if (!pre->val[c->uid]) {
-            return;
-        }
-    }
-    bits[w->id >> 6] |= 1ULL << (w->id & 63);
-}
-
 void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
                     struct rules_stats *st)
 {
     const struct rule_set *set = pre->set;
-    const uint32_t *list;
+    const uint32_t *p, *end;
+    uint32_t *memo = pre->memo;
+    uint32_t cur;
     unsigned b;
+    size_t npend = 0;
 
     memset(bits, 0, pre->words * sizeof(*bits));
-    if (++pre->cur == 0) {
-        memset(pre->gen, 0, (set->nuid + 1) * sizeof(*pre->gen));
+    if (++pre->cur == 1u << 31) {
+        memset(memo, 0, (set->nuid + 1) * sizeof(*memo));
         pre->cur = 1;
     }
+    cur = pre->cur << 1;
     /* the engine's own dispatch: the same rules see the same record there */
     b = r->message.p != NULL && r->message.len > 0 ? (unsigned char)r->message.p[0] : 256;
-    list = set->dispatch + set->disp_off[r->kind][b];
-    for (size_t j = 0; j < set->disp_n[r->kind][b]; j++) {
-        const struct rule *rule = &set->rules[list[j]];
+    p = set->pre_prog + set->pre_off[r->kind][b];
+    end = p + set->pre_len[r->kind][b];
+    while (p < end) {
+        uint32_t rule = p[0], nl = p[1] & ~PRE_ALWAYS, cand = p[1] & PRE_ALWAYS;
 
-        pre_when(pre, &rule->when, r, bits, st);
-        if (rule->type == RULE_EXPECT) {
-            pre_when(pre, &rule->then, r, bits, st);
+        p += 2;
+        while (nl-- > 0) {
+            uint32_t id = p[0], n = p[1], k;
+
+            p += 2;
+            for (k = 0; k < n; k++) {
+                uint32_t u = p[k];
+
+                if ((memo[u] & ~1u) != cur) {
+                    /* tests ahead capture nothing: no pending list */
+                    memo[u] = cur | (uint32_t)rules__cond_eval(set, pre->md, set->pre_cond[u],
+                                                               r, NULL, &npend, st);
+                }
+                if (!(memo[u] & 1u)) {
+                    break;
+                }
+            }
+            if (k == n) {
+                bits[id >> 6] |= 1ULL << (id & 63);
+                cand = 1;
+            }
+            p += n;
         }
-        if (rule->has_resolve) {
-            pre_when(pre, &rule->resolve, r, bits, st);
+        if (cand) {
+            bits[set->cand_word + (rule >> 6)] |= 1ULL << (rule & 63);
         }
     }
 }

@@ -85,6 +85,7 @@ struct rollouts {
     char *early_app, *early_release; /* owned */
     /* the release of the rollout under way most recently, for the records of its app */
     char *cur_app, *cur_release; /* owned */
+    size_t cur_app_len, cur_release_len; /* looked at for every record */
     /* replaced ones: the record being evaluated may still point at them, freed at the next */
     char *retired[8];
     size_t nretired;
@@ -306,12 +307,14 @@ static void current(struct rollouts *all, const char *app, const char *release)
     retire(all, all->cur_release);
     all->cur_app = release ? xstrdup(app) : NULL;
     all->cur_release = release ? xstrdup(release) : NULL;
+    all->cur_app_len = release ? strlen(app) : 0;
+    all->cur_release_len = release ? strlen(release) : 0;
 }
 
 void rules__rollouts_label(struct rules_engine *eng, struct record *r)
 {
     struct rollouts *all = eng->rollouts;
-    size_t n;
+    size_t n = all->cur_app_len;
 
     /* a new record: nothing points at the strings retired during the last one */
     while (all->nretired > 0) {
@@ -320,9 +323,8 @@ void rules__rollouts_label(struct rules_engine *eng, struct record *r)
     if (r->release.p != NULL || all->cur_release == NULL) {
         return;
     }
-    n = strlen(all->cur_app);
     if ((r->app.p ? r->app.len : 0) == n && (n == 0 || memcmp(r->app.p, all->cur_app, n) == 0)) {
-        r->release = sl(all->cur_release);
+        r->release = (struct slice){all->cur_release, all->cur_release_len};
     }
 }
 
