@@ -54,6 +54,12 @@ struct replay_pipe {
     struct parser parser;
     struct rules_pre *pre;    /* the tests ahead */
     struct rules_stats wstats; /* their regex counts */
+    /*
+     * Test ahead in the next batch? Not when the main loop was idle, waiting for the last one:
+     * then the worker is the slower side and hands the tests back. Either way the outcome is
+     * the same; this only balances the two threads (on a shared VM one core is often slower).
+     */
+    int pre_next;
     uv_thread_t thread;
     struct batch *cur; /* being filled */
     int want_progress;
@@ -101,7 +107,7 @@ static struct batch *take_free(struct replay_pipe *rp)
         rules_set_free(next);
     }
     if (b != NULL) {
-        b->set = rules_set_ref(rules_pre_set(rp->pre));
+        b->set = rp->pre_next ? rules_set_ref(rules_pre_set(rp->pre)) : NULL;
         b->words = rules_pre_words(rp->pre);
         if (b->bits_cap < b->words * BATCH_RECORDS) {
             free(b->bits);
@@ -133,6 +139,7 @@ static void queue_full(struct replay_pipe *rp, struct batch *b, int last)
     rp->full_tail = b;
     wake = rp->main_waits; /* a busy main loop finds the batch itself: no eventfd write */
     rp->main_waits = 0;
+    rp->pre_next = !wake;
     uv_mutex_unlock(&rp->mu);
     if (wake) {
         uv_async_send(&rp->wake);
@@ -176,7 +183,9 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     memcpy(copy, line, len);
     b->used += len;
     parse_line(&rp->parser, src, copy, len, flags, &b->recs[b->n]);
-    rules_pre_eval(rp->pre, &b->recs[b->n], b->bits + b->n * b->words, &rp->wstats);
+    if (b->set != NULL) {
+        rules_pre_eval(rp->pre, &b->recs[b->n], b->bits + b->n * b->words, &rp->wstats);
+    }
     b->recs[b->n++].src = NULL; /* the merge's, and it moves on: nobody downstream reads it */
 }
 
@@ -243,7 +252,7 @@ static void on_work(uv_idle_t *h)
         return;
     }
     for (size_t i = 0; i < b->n && !rp->closing; i++) {
-        rp->on_record(rp->arg, &b->recs[i], b->set, b->bits + i * b->words);
+        rp->on_record(rp->arg, &b->recs[i], b->set, b->set ? b->bits + i * b->words : NULL);
     }
     *rp->ps = b->ps;
     rp->regex_runs = b->regex_runs;
