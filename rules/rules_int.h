@@ -198,20 +198,19 @@ struct rule_set {
     uint32_t nuid;    /* distinct conditions tested ahead */
     const struct cond **pre_cond; /* owned array: the condition of each uid */
     /*
-     * What rules_pre_eval runs for a record, per kind and first byte as in dispatch: a flat
-     * program. For each rule of the dispatch list: [rule index, nlists | PRE_ALWAYS], then
-     * [list id, n, uid * n] for each of its condition lists with tests ahead. The bit set is
-     * nwhen list bits, then from word cand_word one bit per rule that may do anything.
+     * What rules_pre_eval runs for a record, per kind, object kind and first byte (as in
+     * dispatch): a flat program. First the bits that hold for any such record, [n, (word, low,
+     * high) * n]; then for each rule with tests left: [rule index, nlists] and [list id, n,
+     * uid * n] for each of its lists. The bit set is nwhen list bits, then from word cand_word
+     * one bit per rule that may do anything for the record.
      */
     uint32_t cand_word;
     uint32_t *pre_prog; /* owned */
     size_t pre_prog_len, pre_prog_cap;
-    uint32_t pre_off[RECORD_KIND_COUNT][257];
-    uint32_t pre_len[RECORD_KIND_COUNT][257];
+    uint32_t pre_off[RECORD_KIND_COUNT][OBJECT_KIND_COUNT][257];
+    uint32_t pre_len[RECORD_KIND_COUNT][OBJECT_KIND_COUNT][257];
     int refs;         /* the engine's and the reader thread's; atomic */
 };
-
-#define PRE_ALWAYS 0x80000000u /* a list of the rule is all the engine's: always a candidate */
 
 /* Marks what rules_pre_eval can test ahead and numbers the lists and tests (rules_pre.c). */
 void rules__pre_plan(struct rule_set *set);

@@ -121,45 +121,57 @@ static void prog_push(struct rule_set *set, uint32_t v)
     set->pre_prog[set->pre_prog_len++] = v;
 }
 
-static int kind_test(const struct cond *c)
+/* Kind and object kind tests: decided when the program is built, for each pair of them. */
+static int shape_holds(const struct cond *c, int kind, int okind)
 {
-    return c->op == COND_MASK && c->field == FIELD_KIND;
+    return (c->mask >> (c->field == FIELD_KIND ? kind : okind)) & 1u;
+}
+
+static void set_bit(uint64_t *bits, uint32_t i)
+{
+    bits[i >> 6] |= 1ULL << (i & 63);
 }
 
 /*
- * A list of the rule into the program of records of kind: 1; 0 if it has no test ahead (and
- * so no bit); -1 if its kind tests fail for that kind (nothing to run). Kind tests that hold
- * are left out: the program is for that kind only.
+ * A list of the rule into the program for records of kind and okind. Returns -1 if its kind
+ * tests fail for them (it cannot hold), 0 if the engine must test it all (no bit), 1 if it
+ * holds whatever the record says (its bit goes to always), 2 if the program tests it.
  */
-static int prog_when(struct rule_set *set, const struct when *w, int kind)
+static int prog_when(struct rule_set *set, const struct when *w, int kind, int okind,
+                     uint64_t *always)
 {
     uint32_t n = 0;
 
     if (w->npre == 0) {
-        return 0; /* the engine tests all of it and never reads the bit */
+        return 0;
     }
     for (size_t i = 0; i < w->n; i++) {
-        if (kind_test(&w->conds[i]) && !((w->conds[i].mask >> kind) & 1u)) {
+        if (w->conds[i].op == COND_MASK && !shape_holds(&w->conds[i], kind, okind)) {
             return -1;
         }
-        n += w->conds[i].pre && !kind_test(&w->conds[i]);
+        n += w->conds[i].pre && w->conds[i].op != COND_MASK;
+    }
+    if (n == 0) {
+        set_bit(always, w->id);
+        return 1;
     }
     prog_push(set, w->id);
     prog_push(set, n);
     for (size_t i = 0; i < w->n; i++) {
-        if (w->conds[i].pre && !kind_test(&w->conds[i])) {
+        if (w->conds[i].pre && w->conds[i].op != COND_MASK) {
             prog_push(set, w->conds[i].uid);
         }
     }
-    return 1;
+    return 2;
 }
 
-static void prog_rule(struct rule_set *set, uint32_t idx, int kind)
+static void prog_rule(struct rule_set *set, uint32_t idx, int kind, int okind, uint64_t *always)
 {
     const struct rule *r = &set->rules[idx];
     const struct when *lists[3];
     size_t nl = 0, head;
-    uint32_t n = 0, always = 0;
+    uint32_t n = 0;
+    int cand = 0;
 
     lists[nl++] = &r->when;
     if (r->type == RULE_EXPECT) {
@@ -172,38 +184,80 @@ static void prog_rule(struct rule_set *set, uint32_t idx, int kind)
     head = set->pre_prog_len;
     prog_push(set, 0);
     for (size_t i = 0; i < nl; i++) {
-        int k = prog_when(set, lists[i], kind);
+        int k = prog_when(set, lists[i], kind, okind, always);
 
-        n += k == 1;
-        always |= k == 0 ? PRE_ALWAYS : 0;
+        n += k == 2;
+        cand |= k == 0 || k == 1;
     }
-    if (n == 0 && !always) {
-        set->pre_prog_len = head - 1; /* nothing of it can hold for this kind */
+    if (cand) {
+        set_bit(always, set->cand_word * 64 + idx); /* a candidate whatever the record says */
+    }
+    if (n == 0) {
+        set->pre_prog_len = head - 1; /* nothing of it to run */
         return;
     }
-    set->pre_prog[head] = n | always;
+    set->pre_prog[head] = n;
 }
 
-/* The program of each dispatch list; lists shared between bytes share it too. */
-static void build_progs(struct rule_set *set)
+/* One program: [nalways, (word, low 32 bits, high 32 bits) * nalways], then the rules. */
+static uint32_t build_prog(struct rule_set *set, uint32_t off, uint32_t n, int kind, int okind,
+                           uint64_t *always, size_t words)
 {
-    for (int k = 0; k < RECORD_KIND_COUNT; k++) {
-        for (int b = 256; b >= 0; b--) { /* 256 first: the list most bytes share */
-            uint32_t off = set->disp_off[k][b], n = set->disp_n[k][b], start;
+    uint32_t start = (uint32_t)set->pre_prog_len, nalways = 0;
+    size_t rules_at;
 
-            if (b < 256 && off == set->disp_off[k][256] && n == set->disp_n[k][256]) {
-                set->pre_off[k][b] = set->pre_off[k][256];
-                set->pre_len[k][b] = set->pre_len[k][256];
-                continue;
-            }
-            start = (uint32_t)set->pre_prog_len;
-            for (uint32_t j = 0; j < n; j++) {
-                prog_rule(set, set->dispatch[off + j], k);
-            }
-            set->pre_off[k][b] = start;
-            set->pre_len[k][b] = (uint32_t)set->pre_prog_len - start;
+    memset(always, 0, words * sizeof(*always));
+    prog_push(set, 0);
+    rules_at = set->pre_prog_len;
+    for (uint32_t j = 0; j < n; j++) {
+        prog_rule(set, set->dispatch[off + j], kind, okind, always);
+    }
+    /* the constant bits go in front of the rules: move the rules up by their size */
+    for (size_t w = 0; w < words; w++) {
+        nalways += always[w] != 0;
+    }
+    for (uint32_t i = 0; i < 3 * nalways; i++) {
+        prog_push(set, 0);
+    }
+    memmove(set->pre_prog + rules_at + 3 * nalways, set->pre_prog + rules_at,
+            (set->pre_prog_len - rules_at - 3 * nalways) * sizeof(*set->pre_prog));
+    set->pre_prog[start] = nalways;
+    for (size_t w = 0, o = rules_at; w < words; w++) {
+        if (always[w] != 0) {
+            set->pre_prog[o++] = (uint32_t)w;
+            set->pre_prog[o++] = (uint32_t)always[w];
+            set->pre_prog[o++] = (uint32_t)(always[w] >> 32);
         }
     }
+    return start;
+}
+
+/*
+ * The program of each dispatch list for each object kind (a record's kind and object kind come
+ * from the parser alone, so their tests are decided here); bytes that share a dispatch list
+ * share its programs.
+ */
+static void build_progs(struct rule_set *set)
+{
+    size_t words = set->cand_word + (set->nrules + 63) / 64 + 1;
+    uint64_t *always = xcalloc(words, sizeof(*always));
+
+    for (int k = 0; k < RECORD_KIND_COUNT; k++) {
+        for (int ok = 0; ok < OBJECT_KIND_COUNT; ok++) {
+            for (int b = 256; b >= 0; b--) { /* 256 first: the list most bytes share */
+                uint32_t off = set->disp_off[k][b], n = set->disp_n[k][b];
+
+                if (b < 256 && off == set->disp_off[k][256] && n == set->disp_n[k][256]) {
+                    set->pre_off[k][ok][b] = set->pre_off[k][ok][256];
+                    set->pre_len[k][ok][b] = set->pre_len[k][ok][256];
+                    continue;
+                }
+                set->pre_off[k][ok][b] = build_prog(set, off, n, k, ok, always, words);
+                set->pre_len[k][ok][b] = (uint32_t)set->pre_prog_len - set->pre_off[k][ok][b];
+            }
+        }
+    }
+    free(always);
 }
 
 void rules__pre_plan(struct rule_set *set)
@@ -287,10 +341,13 @@ void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bit
     cur = pre->cur << 1;
     /* the engine's own dispatch: the same rules see the same record there */
     b = r->message.p != NULL && r->message.len > 0 ? (unsigned char)r->message.p[0] : 256;
-    p = set->pre_prog + set->pre_off[r->kind][b];
-    end = p + set->pre_len[r->kind][b];
+    p = set->pre_prog + set->pre_off[r->kind][r->object_kind][b];
+    end = p + set->pre_len[r->kind][r->object_kind][b];
+    for (uint32_t n = *p++; n > 0; n--, p += 3) {
+        bits[p[0]] |= (uint64_t)p[1] | ((uint64_t)p[2] << 32);
+    }
     while (p < end) {
-        uint32_t rule = p[0], nl = p[1] & ~PRE_ALWAYS, cand = p[1] & PRE_ALWAYS;
+        uint32_t rule = p[0], nl = p[1], cand = 0;
 
         p += 2;
         while (nl-- > 0) {
