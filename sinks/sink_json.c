@@ -55,7 +55,7 @@ void sink__json_cstr_or_null(struct sink__buf *b, const char *v)
 
 void sink__alert_json(struct sink__buf *b, const struct alert *a)
 {
-        char num[32], tsbuf[48];
+    char num[32], tsbuf[48];
     size_t n;
     const char *t;
 
@@ -119,7 +119,7 @@ static void json_str_list(struct sink__buf *b, const char *const *v, size_t n)
 
 void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev)
 {
-        char num[64], tsbuf[48];
+    char num[64], tsbuf[48];
     size_t n;
     const char *t;
 
