@@ -289,7 +289,7 @@ void rules__pre_plan(struct rule_set *set)
     free(written);
 }
 
-/* ---- the reader's side ------------------------------------------------------------------------ */
+/* ---- the reader's side ---------------------------------------------------------------------- */
 
 struct rules_pre *rules_pre_new(struct rule_set *set)
 {
@@ -359,8 +359,8 @@ void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bit
 
                 if ((memo[u] & ~1u) != cur) {
                     /* tests ahead capture nothing: no pending list */
-                    memo[u] = cur | (uint32_t)rules__cond_eval(set, pre->md, set->pre_cond[u],
-                                                               r, NULL, &npend, st);
+                    memo[u] = cur | (uint32_t)rules__cond_eval(set, pre->md, set->pre_cond[u], r,
+                                                               NULL, &npend, st);
                 }
                 if (!(memo[u] & 1u)) {
                     break;
