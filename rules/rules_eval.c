@@ -237,12 +237,11 @@ void rules_advance(struct rules_engine *eng, int64_t now_ns)
 static int recent_holds(struct rules_engine *eng, const struct rule *rule, size_t idx,
                         const struct record *r)
 {
-    char key[RULES_KEY_MAX], tag[24];
+    char key[RULES_KEY_MAX];
     size_t klen;
     struct kv_entry *e;
 
-    rule_tag(tag, idx);
-    klen = rules__make_key(key, tag, rule->recent_key, rule->recent_nkey, r);
+    klen = rules__make_key(key, eng->tags[idx], rule->recent_key, rule->recent_nkey, r);
     e = rules__kv_get(&eng->recent, key, klen);
     return e != NULL && r->ts_ns - e->touched <= rule->recent_within_ns;
 }
@@ -254,14 +253,13 @@ static void note_recent(struct rules_engine *eng, const struct record *r)
         size_t i = eng->set->recent_rules[j];
         const struct rule *rule = &eng->set->rules[i];
         struct slice tag = rule->recent_is_class ? r->class_name : r->event;
-        char key[RULES_KEY_MAX], idx[24];
+        char key[RULES_KEY_MAX];
         size_t klen;
 
         if (!slice_eq(tag, rule->recent_tag)) {
             continue;
         }
-        rule_tag(idx, i);
-        klen = rules__make_key(key, idx, rule->recent_key, rule->recent_nkey, r);
+        klen = rules__make_key(key, eng->tags[i], rule->recent_key, rule->recent_nkey, r);
         rules__kv_put(&eng->recent, key, klen, r->ts_ns);
     }
 }
@@ -337,7 +335,7 @@ static uint32_t insert_sorted(struct threshold_state *t, int64_t v)
 static void eval_threshold(struct rules_engine *eng, const struct rule *rule, size_t idx,
                            struct record *r, const uint64_t *bits)
 {
-    char key[RULES_KEY_MAX], tag[24];
+    char key[RULES_KEY_MAX];
     size_t klen;
     struct kv_entry *e;
     struct threshold_state *t;
@@ -347,8 +345,7 @@ static void eval_threshold(struct rules_engine *eng, const struct rule *rule, si
     if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
         return;
     }
-    rule_tag(tag, idx);
-    klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
+    klen = rules__make_key(key, eng->tags[idx], rule->key, rule->nkey, r);
     e = rules__kv_put(&eng->threshold, key, klen, r->ts_ns);
     t = e->val;
     if (t == NULL) {
@@ -399,12 +396,12 @@ static int same_fields(const int *a, size_t na, const int *b, size_t nb)
 static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_t idx,
                         struct record *r, const uint64_t *bits)
 {
-    char key[RULES_KEY_MAX], tag[24];
+    char key[RULES_KEY_MAX];
+    const char *tag = eng->tags[idx];
     size_t klen;
     uint64_t h;
     struct kv_entry *e;
 
-    rule_tag(tag, idx);
     if (rules__when_match(eng->set, &rule->then, r, &eng->stats, bits)) {
         klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
         h = rules__kv_hash(key, klen);
@@ -562,6 +559,10 @@ static void state_init(struct rules_engine *eng)
     eng->next_deadline = INT64_MAX;
     eng->firing = xcalloc(eng->set->nrules + 1, sizeof(*eng->firing));
     eng->memo = xcalloc(eng->set->nrules + 1, sizeof(*eng->memo));
+    eng->tags = xcalloc(eng->set->nrules + 1, sizeof(*eng->tags));
+    for (size_t i = 0; i < eng->set->nrules; i++) {
+        rule_tag(eng->tags[i], i);
+    }
 }
 
 static void state_free(struct rules_engine *eng)
@@ -576,6 +577,8 @@ static void state_free(struct rules_engine *eng)
     eng->firing = NULL;
     free(eng->memo);
     eng->memo = NULL;
+    free(eng->tags);
+    eng->tags = NULL;
 }
 
 struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_opts *opts,
@@ -682,6 +685,7 @@ void rules_engine_swap(struct rules_engine *eng, struct rule_set *set)
     eng->early = fresh.early;
     eng->firing = fresh.firing;
     eng->memo = fresh.memo;
+    eng->tags = fresh.tags;
     eng->next_deadline = INT64_MIN; /* recomputed at the next tick */
     free(map);
     configure(eng);

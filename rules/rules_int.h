@@ -390,6 +390,7 @@ struct rules_engine {
         int64_t ts; /* the newest time of that B */
     } *memo; /* owned */
     uint64_t clock; /* counts moves of the event clock from 1: a memo of an older one is stale */
+    char (*tags)[24]; /* owned, one per rule: "r<index>", the first part of its state keys */
 };
 
 /* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes). */
