@@ -259,7 +259,7 @@ int rules__duration(const char *s, int64_t *ns_out);
 /* ---- keyed state: an LRU hash map with time expiry and a size cap ------------------------ */
 
 struct kv_entry {
-    char *key; /* owned */
+    char *key; /* in the entry's own allocation, just after it */
     size_t key_len;
     uint64_t hash;
     int64_t touched; /* event time of the last update */
