@@ -2,7 +2,7 @@
  * Replay on two cores (replay_pipe.h). The worker owns the merge, its loop and the parser;
  * the main loop owns what it is given. They share only the batch queues, under one mutex:
  * a batch is the worker's while it fills it and the main loop's from the moment it is queued
- * until it is handed back. Three batches bound the memory and let the faster side wait.
+ * until it is handed back. Four batches bound the memory and let the faster side wait.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -32,9 +32,9 @@ enum {
     PK_LINE, PK_STREAM, PK_OBJECT, PK_SERVICE, PK_REPLICASET, PK_POD, PK_CONTAINER, PK_MESSAGE,
     PK_STATUS_FROM, PK_STATUS_TO, PK_RELEASE, PK_BUILD, PK_POD_STATUS, PK_N
 };
-#define PK_NONE UINT32_MAX
-#define LOCAL_WORDS 32 /* bit set words built on the stack (rule sets up to ~1500 lists) */
+#define PK_NONE UINT32_MAX  /* an absent slice */
 #define PK_WHOLE UINT32_MAX /* pk.whole when the record is packed */
+#define LOCAL_WORDS 32      /* bit set words built on the stack (rule sets up to ~1500 lists) */
 
 static const unsigned short pk_slot[PK_N] = {
     offsetof(struct record, line),        offsetof(struct record, stream),
@@ -195,7 +195,6 @@ static void worker_close_merge(struct replay_pipe *rp)
     }
 }
 
-/* The merge's line, on the worker: copied into the batch and parsed there. */
 /* Packs r (its slices in b's bytes) into pk, or keeps it whole if a slice points elsewhere. */
 static void pack(struct batch *b, const struct record *r, struct packed *pk)
 {
@@ -266,6 +265,7 @@ static void unpack(const struct batch *b, const struct packed *pk, struct record
     }
 }
 
+/* The merge's line, on the worker: copied into the batch, parsed, tested ahead and packed. */
 static void on_line(void *arg, const struct source *src, const char *line, size_t len,
                     unsigned flags)
 {
