@@ -4,9 +4,8 @@
 
 #include "record.h"
 #include "utf8.h"
+#include "word.h"
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is invalid or cut short. */
 size_t utf8_seq(const unsigned char *s, size_t n)
@@ -42,22 +41,22 @@ unsigned utf8_scan(const char *str, size_t n)
     while (i < n) {
         /* Plain ASCII bytes, none of them NUL: the common case, 32 or 8 at a time. */
         if (n - i >= 32) {
-            uint64_t v[4], bad = 0;
+            uint64_t bad = 0;
 
-            memcpy(v, s + i, 32);
             for (int k = 0; k < 4; k++) {
-                bad |= v[k] | ((v[k] - ONES) & ~v[k]);
+                uint64_t v = word_load(s + i + 8 * k);
+
+                bad |= word_high(v) | word_zero(v);
             }
-            if ((bad & HIGHS) == 0) {
+            if (bad == 0) {
                 i += 32;
                 continue;
             }
         }
         if (n - i >= 8) {
-            uint64_t v;
+            uint64_t v = word_load(s + i);
 
-            memcpy(&v, s + i, 8);
-            if (((v | ((v - ONES) & ~v)) & HIGHS) == 0) {
+            if ((word_high(v) | word_zero(v)) == 0) {
                 i += 8;
                 continue;
             }

@@ -8,6 +8,7 @@
 
 #include "sink_int.h"
 #include "utf8.h"
+#include "word.h"
 #include "xmalloc.h"
 
 void sink__buf_init(struct sink__buf *b, size_t cap)
@@ -56,20 +57,13 @@ static const unsigned char esc_class[256] = {
     2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 };
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
-
-/* Eight bytes that are all printable ASCII other than '"' and '\\' (the usual case). */
 /* Nonzero if one of the 8 bytes at s may need escaping (never zero when one does). */
 static uint64_t word_dirty(const unsigned char *s)
 {
-    uint64_t v, q, bs;
+    uint64_t v = word_load(s);
 
-    memcpy(&v, s, 8);
-    q = v ^ (ONES * '"');
-    bs = v ^ (ONES * '\\');
-    /* a byte < 0x20, a zero byte of q or bs ('"', '\\'), or a byte >= 0x80 sets a high bit */
-    return (((v - ONES * 0x20) & ~v) | ((q - ONES) & ~q) | ((bs - ONES) & ~bs) | v) & HIGHS;
+    /* control bytes, '"', '\\', and bytes of 0x80 and above (checked for valid UTF-8) */
+    return word_below(v, 0x20) | word_eq(v, '"') | word_eq(v, '\\') | word_high(v);
 }
 
 void sink__json_str(struct sink__buf *b, const char *str, size_t n, int repair)
