@@ -1,5 +1,4 @@
 /* rollwatch run / replay: ingest -> parse -> rules -> stdout, with SIGHUP reload of the rules. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <time.h>
 #include <getopt.h>
@@ -535,7 +534,7 @@ int cmd_run(int argc, char **argv, int replay)
     enum webhook_format default_fmt = WEBHOOK_GENERIC;
     const char *secret_file = NULL, *state_dir = NULL, *metrics_listen = NULL;
     size_t drain_s = 10, interval_s = 0;
-    int from_start = 0, curl_ready = 0;
+    int from_start = 0;
     char **exec_argv = NULL;
     const char *report_out = NULL;
     int report_fmt = -1;
@@ -720,20 +719,24 @@ int cmd_run(int argc, char **argv, int replay)
             uv_loop_close(&p.loop);
             return EXIT_USAGE;
         }
-        /* libcurl (and OpenSSL, ~8 MB) only when there are webhooks; still before any thread:
-         * libuv starts its pool at the first file read */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            fprintf(stderr, "rollwatch %s: cannot initialise libcurl\n", cmd);
-            rc = EXIT_RUNTIME;
-        }
-        curl_ready = 1;
         wo.state_dir = state_dir;
         wo.secret = secret;
         wo.secret_len = secret_len;
-        p.webhooks = sink_webhooks_new(&p.loop, &wo);
+        /* loads libcurl and OpenSSL (only when there are webhooks); still before any thread:
+         * libuv starts its pool at the first file read */
+        p.webhooks = sink_webhooks_new(&p.loop, &wo, &e);
         if (secret != NULL) {
             memset(secret, 0, secret_len);
             free(secret);
+        }
+        if (p.webhooks == NULL) {
+            fprintf(stderr, "rollwatch %s: %s\n", cmd, e.msg);
+            uv_close((uv_handle_t *)&p.drain, NULL);
+            uv_run(&p.loop, UV_RUN_DEFAULT);
+            uv_loop_close(&p.loop);
+            rules_set_free(set);
+            free(inputs);
+            return EXIT_RUNTIME;
         }
         for (size_t i = 0; i < nhooks; i++) {
             if (sink_webhooks_add(p.webhooks, hooks[i].url, hooks[i].fmt, &e) != 0) {
@@ -921,9 +924,6 @@ int cmd_run(int argc, char **argv, int replay)
     rules_engine_free(p.engine);
     if (p.metrics.m) {
         wire_metrics_free(&p.metrics);
-    }
-    if (curl_ready) {
-        curl_global_cleanup();
     }
     free(inputs);
     return rc;

@@ -15,6 +15,7 @@
 
 struct sink__http {
     uv_loop_t *loop;
+    const struct sink__curl *api; /* borrowed */
     CURLM *multi; /* owned */
     uv_timer_t timer;
     int closing;
@@ -85,8 +86,8 @@ static void req_unlink(struct http_req *r)
 
 static void req_free(struct http_req *r)
 {
-    curl_easy_cleanup(r->easy);
-    curl_slist_free_all(r->headers);
+    r->http->api->easy_cleanup(r->easy);
+    r->http->api->slist_free_all(r->headers);
     free(r->body);
     sink__buf_free(&r->response);
     free(r);
@@ -98,7 +99,7 @@ static void drain_done(struct sink__http *h)
     CURLMsg *msg;
     int left;
 
-    while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
+    while ((msg = h->api->multi_info_read(h->multi, &left)) != NULL) {
         struct http_req *r;
         CURL *easy;
         CURLcode result;
@@ -110,16 +111,16 @@ static void drain_done(struct sink__http *h)
         /* read the message before remove_handle invalidates it */
         easy = msg->easy_handle;
         result = msg->data.result;
-        curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
-        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
-        curl_multi_remove_handle(h->multi, easy);
+        h->api->easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+        h->api->easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+        h->api->multi_remove_handle(h->multi, easy);
         req_unlink(r);
         h->in_flight--;
         if (r->done) {
             sink__buf_add(&r->response, "", 1); /* NUL for the reader's convenience */
             r->done(r->arg, (int)result, result == CURLE_OK ? status : 0,
                     r->retry_after[0] ? r->retry_after : NULL,
-                    result == CURLE_OK ? NULL : (r->errbuf[0] ? r->errbuf : curl_easy_strerror(result)),
+                    result == CURLE_OK ? NULL : (r->errbuf[0] ? r->errbuf : h->api->easy_strerror(result)),
                     r->response.p, r->response.len - 1);
         }
         req_free(r);
@@ -140,7 +141,7 @@ static void on_poll(uv_poll_t *p, int status, int events)
     if (events & UV_WRITABLE) {
         flags |= CURL_CSELECT_OUT;
     }
-    curl_multi_socket_action(ctx->http->multi, ctx->fd, flags, &running);
+    ctx->http->api->multi_socket_action(ctx->http->multi, ctx->fd, flags, &running);
     drain_done(ctx->http);
 }
 
@@ -149,7 +150,7 @@ static void on_timer(uv_timer_t *t)
     struct sink__http *h = t->data;
     int running;
 
-    curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    h->api->multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     drain_done(h);
 }
 
@@ -179,7 +180,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
     if (what == CURL_POLL_REMOVE) {
         if (ctx != NULL) {
             uv_poll_stop(&ctx->poll);
-            curl_multi_assign(h->multi, s, NULL);
+            h->api->multi_assign(h->multi, s, NULL);
             h->pending_closes++;
             uv_close((uv_handle_t *)&ctx->poll, on_poll_closed);
         }
@@ -194,7 +195,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
             return -1;
         }
         ctx->poll.data = ctx;
-        curl_multi_assign(h->multi, s, ctx);
+        h->api->multi_assign(h->multi, s, ctx);
     }
     if (what == CURL_POLL_IN || what == CURL_POLL_INOUT) {
         events |= UV_READABLE;
@@ -234,20 +235,21 @@ static size_t on_header(char *data, size_t size, size_t n, void *userp)
     return len;
 }
 
-struct sink__http *sink__http_new(uv_loop_t *loop)
+struct sink__http *sink__http_new(uv_loop_t *loop, const struct sink__curl *api)
 {
     struct sink__http *h = xcalloc(1, sizeof(*h));
 
     h->loop = loop;
-    h->multi = curl_multi_init();
+    h->api = api;
+    h->multi = h->api->multi_init();
     if (h->multi == NULL) {
         abort();
     }
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-    curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-    curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
-    curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 4L);
+    h->api->multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    h->api->multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+    h->api->multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    h->api->multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+    h->api->multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 4L);
     uv_timer_init(loop, &h->timer);
     h->timer.data = h;
     return h;
@@ -267,31 +269,31 @@ int sink__http_post(struct sink__http *h, const char *url, struct curl_slist *he
     r->done = done;
     r->arg = arg;
     sink__buf_init(&r->response, 1024);
-    r->easy = curl_easy_init();
+    r->easy = h->api->easy_init();
     if (r->easy == NULL || h->closing) {
         req_free(r);
         return -1;
     }
-    curl_easy_setopt(r->easy, CURLOPT_URL, url);
-    curl_easy_setopt(r->easy, CURLOPT_POST, 1L);
-    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
-    curl_easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-    curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
-    curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
-    curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
-    curl_easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, total_ms);
-    curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
-    curl_easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
-    curl_easy_setopt(r->easy, CURLOPT_USERAGENT, "rollwatch/" ROLLWATCH_HTTP_VERSION);
+    h->api->easy_setopt(r->easy, CURLOPT_URL, url);
+    h->api->easy_setopt(r->easy, CURLOPT_POST, 1L);
+    h->api->easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->body);
+    h->api->easy_setopt(r->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    h->api->easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
+    h->api->easy_setopt(r->easy, CURLOPT_PRIVATE, r);
+    h->api->easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
+    h->api->easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+    h->api->easy_setopt(r->easy, CURLOPT_TIMEOUT_MS, total_ms);
+    h->api->easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+    h->api->easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, on_body);
+    h->api->easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
+    h->api->easy_setopt(r->easy, CURLOPT_HEADERFUNCTION, on_header);
+    h->api->easy_setopt(r->easy, CURLOPT_HEADERDATA, r);
+    h->api->easy_setopt(r->easy, CURLOPT_USERAGENT, "rollwatch/" ROLLWATCH_HTTP_VERSION);
     /* webhooks are http(s) only: no file://, no redirects to elsewhere */
-    curl_easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-    mc = curl_multi_add_handle(h->multi, r->easy);
+    h->api->easy_setopt(r->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+    mc = h->api->multi_add_handle(h->multi, r->easy);
     if (mc != CURLM_OK) {
-        log_at(LOG_ERROR, "sinks", "cannot start a request: %s", curl_multi_strerror(mc));
+        log_at(LOG_ERROR, "sinks", "cannot start a request: %s", h->api->multi_strerror(mc));
         r->body = NULL; /* the caller keeps ownership on failure */
         r->headers = NULL;
         req_free(r);
@@ -332,7 +334,7 @@ void sink__http_close(struct sink__http *h, void (*closed)(void *), void *arg)
     while (h->reqs != NULL) {
         struct http_req *r = h->reqs;
 
-        curl_multi_remove_handle(h->multi, r->easy);
+        h->api->multi_remove_handle(h->multi, r->easy);
         req_unlink(r);
         if (r->done) {
             r->done(r->arg, CURLE_ABORTED_BY_CALLBACK, 0, NULL, "abandoned at shutdown", "", 0);
@@ -340,7 +342,7 @@ void sink__http_close(struct sink__http *h, void (*closed)(void *), void *arg)
         req_free(r);
     }
     h->in_flight = 0;
-    curl_multi_cleanup(h->multi); /* may call on_curl_socket(REMOVE): poll contexts close */
+    h->api->multi_cleanup(h->multi); /* may call on_curl_socket(REMOVE): poll contexts close */
     h->multi = NULL;
     uv_timer_stop(&h->timer);
     h->pending_closes++;

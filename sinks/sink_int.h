@@ -24,10 +24,48 @@ void sink__json_str(struct sink__buf *b, const char *s, size_t n, int repair);
 struct alert;
 struct rollout_event;
 
-/* ---- HTTP POSTs on the uv loop through curl multi (sink_http.c) --------------------------- */
+/* ---- libcurl and OpenSSL's HMAC, loaded on first use (sink_curl.c) ----------------------- */
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <uv.h>
+
+struct err;
+
+/* Their functions this code calls, filled by sink__curl_open. */
+struct sink__curl {
+    void *curl, *crypto; /* dlopen handles */
+    int ready;           /* curl_global_init done */
+    CURLcode (*global_init)(long flags);
+    void (*global_cleanup)(void);
+    CURL *(*easy_init)(void);
+    void (*easy_cleanup)(CURL *easy);
+    CURLcode (*easy_setopt)(CURL *easy, CURLoption option, ...);
+    CURLcode (*easy_getinfo)(CURL *easy, CURLINFO info, ...);
+    const char *(*easy_strerror)(CURLcode code);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_cleanup)(CURLM *multi);
+    CURLMcode (*multi_setopt)(CURLM *multi, CURLMoption option, ...);
+    CURLMcode (*multi_add_handle)(CURLM *multi, CURL *easy);
+    CURLMcode (*multi_remove_handle)(CURLM *multi, CURL *easy);
+    CURLMcode (*multi_socket_action)(CURLM *multi, curl_socket_t s, int mask, int *running);
+    CURLMcode (*multi_assign)(CURLM *multi, curl_socket_t s, void *p);
+    CURLMsg *(*multi_info_read)(CURLM *multi, int *left);
+    const char *(*multi_strerror)(CURLMcode code);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+    void (*slist_free_all)(struct curl_slist *list);
+    unsigned char *(*hmac)(const EVP_MD *md, const void *key, int key_len,
+                           const unsigned char *data, size_t len, unsigned char *out,
+                           unsigned int *out_len);
+    const EVP_MD *(*sha256)(void);
+};
+
+/* Loads both libraries and initialises libcurl (before any thread). 0, or -1 with e set. */
+int sink__curl_open(struct sink__curl *c, struct err *e);
+/* libcurl's global cleanup, after every handle is gone. */
+void sink__curl_close(struct sink__curl *c);
+
+/* ---- HTTP POSTs on the uv loop through curl multi (sink_http.c) --------------------------- */
 
 struct sink__http;
 
@@ -38,7 +76,8 @@ struct sink__http;
 typedef void (*sink__http_done)(void *arg, int curl_code, long status, const char *retry_after,
                                 const char *error, const char *response, size_t response_len);
 
-struct sink__http *sink__http_new(uv_loop_t *loop);
+/* api: loaded, and outlives the returned object. */
+struct sink__http *sink__http_new(uv_loop_t *loop, const struct sink__curl *api);
 
 /*
  * POSTs body[0..len) to url. Takes ownership of headers and body (malloc'd) on success;

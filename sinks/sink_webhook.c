@@ -7,8 +7,6 @@
  */
 #define _GNU_SOURCE /* strptime, timegm */
 #include <errno.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +52,7 @@ struct webhook {
 
 struct sink_webhooks {
     uv_loop_t *loop;
+    struct sink__curl api;   /* libcurl and HMAC, loaded by sink_webhooks_new */
     struct sink__http *http; /* owned */
     struct sink_webhook_opts opts;
     char *state_dir;     /* owned, may be NULL */
@@ -407,10 +406,10 @@ static struct curl_slist *headers_for(struct sink_webhooks *ws, const char *id, 
     struct curl_slist *h = NULL;
     char line[256];
 
-    h = curl_slist_append(h, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:"); /* no 100-continue round trip */
+    h = ws->api.slist_append(h, "Content-Type: application/json");
+    h = ws->api.slist_append(h, "Expect:"); /* no 100-continue round trip */
     snprintf(line, sizeof(line), "X-Rollwatch-Delivery: %s", id);
-    h = curl_slist_append(h, line);
+    h = ws->api.slist_append(h, line);
     if (ws->secret != NULL) {
         unsigned char mac[EVP_MAX_MD_SIZE];
         unsigned int maclen = 0;
@@ -424,14 +423,14 @@ static struct curl_slist *headers_for(struct sink_webhooks *ws, const char *id, 
         sink__buf_add(&msg, t, tl);
         sink__buf_add(&msg, ".", 1);
         sink__buf_add(&msg, body, len);
-        HMAC(EVP_sha256(), ws->secret, (int)ws->secret_len, (const unsigned char *)msg.p, msg.len,
-             mac, &maclen);
+        ws->api.hmac(ws->api.sha256(), ws->secret, (int)ws->secret_len,
+                     (const unsigned char *)msg.p, msg.len, mac, &maclen);
         sink__buf_free(&msg);
         for (unsigned int i = 0; i < maclen; i++) {
             snprintf(hex + 2 * i, 3, "%02x", mac[i]);
         }
         snprintf(line, sizeof(line), "X-Rollwatch-Signature: t=%s,v1=%s", t, hex);
-        h = curl_slist_append(h, line);
+        h = ws->api.slist_append(h, line);
     }
     return h;
 }
@@ -460,7 +459,7 @@ static void kick(struct webhook *w)
         h = headers_for(ws, it->id, body, len);
         if (sink__http_post(ws->http, w->url, h, body, len, ws->opts.connect_ms,
                             ws->opts.total_ms, on_done, at) != 0) {
-            curl_slist_free_all(h);
+            ws->api.slist_free_all(h);
             free(body);
             free(at->body_copy);
             free(at);
@@ -572,10 +571,16 @@ static const char *format_name(enum webhook_format f)
     return f == WEBHOOK_SLACK ? "slack" : f == WEBHOOK_ALERTMANAGER ? "alertmanager" : "generic";
 }
 
-struct sink_webhooks *sink_webhooks_new(uv_loop_t *loop, const struct sink_webhook_opts *opts)
+struct sink_webhooks *sink_webhooks_new(uv_loop_t *loop, const struct sink_webhook_opts *opts,
+                                        struct err *e)
 {
     struct sink_webhooks *ws = xcalloc(1, sizeof(*ws));
 
+    if (sink__curl_open(&ws->api, e) != 0) {
+        sink__curl_close(&ws->api);
+        free(ws);
+        return NULL;
+    }
     ws->loop = loop;
     ws->opts = *opts;
     if (ws->opts.max_queue == 0) {
@@ -607,7 +612,7 @@ struct sink_webhooks *sink_webhooks_new(uv_loop_t *loop, const struct sink_webho
     if (uv_random(NULL, NULL, &ws->rng, sizeof(ws->rng), 0, NULL) != 0 || ws->rng == 0) {
         ws->rng = (uint64_t)time(NULL) | 1;
     }
-    ws->http = sink__http_new(loop);
+    ws->http = sink__http_new(loop, &ws->api);
     uv_timer_init(loop, &ws->resend);
     ws->resend.data = ws;
     uv_timer_start(&ws->resend, on_resend, ws->opts.resend_ms, ws->opts.resend_ms);
@@ -758,6 +763,7 @@ static void maybe_closed(struct sink_webhooks *ws)
             memset(ws->secret, 0, ws->secret_len);
             free(ws->secret);
         }
+        sink__curl_close(&ws->api); /* the HTTP client, and so every curl handle, is gone */
         free(ws);
         if (closed) {
             closed(arg);

@@ -70,8 +70,13 @@ struct sink_webhook_stats {
 
 struct sink_webhooks;
 
-/* A set of webhooks sharing one HTTP client on loop. Never NULL. */
-struct sink_webhooks *sink_webhooks_new(uv_loop_t *loop, const struct sink_webhook_opts *opts);
+/*
+ * A set of webhooks sharing one HTTP client on loop. Loads libcurl and OpenSSL's libcrypto
+ * (only now: most runs send nothing, and linking them cost every run 13 ms) and initialises
+ * libcurl, so call it before any thread starts. NULL with e set if they cannot be loaded.
+ */
+struct sink_webhooks *sink_webhooks_new(uv_loop_t *loop, const struct sink_webhook_opts *opts,
+                                        struct err *e);
 
 /*
  * Adds a URL (http:// or https://) with its format; what an earlier run left in its spool is
