@@ -124,6 +124,12 @@ struct ingest_merge *ingest_merge_new(uv_loop_t *loop, size_t max_line, ingest_t
                                       ingest_line_cb on_line, void *arg);
 /* Adds a file; its lines are labelled app. Returns 0, or -1 (logged, counted) if unreadable. */
 int ingest_merge_add(struct ingest_merge *m, const char *path, const char *app);
+/*
+ * A line handed to on_line stays where it is in its file's buffer until that buffer is
+ * refilled; cb (with on_line's arg) runs just before, so a caller may keep lines until then
+ * (and copy many at once).
+ */
+void ingest_merge_before_refill(struct ingest_merge *m, void (*cb)(void *arg));
 /* Starts; done is called (from the loop) after the last line of the last file. */
 void ingest_merge_start(struct ingest_merge *m, ingest_done_cb done);
 const struct ingest_merge_stats *ingest_merge_stats(struct ingest_merge *m);

@@ -39,6 +39,7 @@ struct ingest_merge {
     ingest_line_cb on_line;
     void *arg;
     ingest_done_cb on_done;
+    void (*before_refill)(void *arg);
     ingest_time_fn time_of;
     struct msrc *srcs; /* owned */
     size_t n;
@@ -54,6 +55,9 @@ static int fill(struct ingest_merge *m, struct msrc *s)
 
     if (s->eof) {
         return -1;
+    }
+    if (m->before_refill != NULL) {
+        m->before_refill(m->arg); /* the lines before start are about to be overwritten */
     }
     if (s->start > 0) {
         memmove(s->buf, s->buf + s->start, s->end - s->start);
@@ -223,6 +227,11 @@ int ingest_merge_add(struct ingest_merge *m, const char *path, const char *app)
     s->key = INT64_MIN;
     m->stats.bytes_total += (uint64_t)st.st_size;
     return 0;
+}
+
+void ingest_merge_before_refill(struct ingest_merge *m, void (*cb)(void *arg))
+{
+    m->before_refill = cb;
 }
 
 void ingest_merge_start(struct ingest_merge *m, ingest_done_cb done)
