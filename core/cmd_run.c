@@ -506,6 +506,19 @@ static void summary(struct pipeline *p)
     }
 }
 
+/* Set-up failed before any input was opened: close what there is, free the caller's, rc. */
+static int abandon(struct pipeline *p, struct rule_set *set, char **inputs, int rc)
+{
+    sink_webhooks_close(p->webhooks, NULL, NULL); /* NULL: none yet */
+    p->webhooks = NULL;
+    uv_close((uv_handle_t *)&p->drain, NULL);
+    uv_run(&p->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&p->loop);
+    rules_set_free(set);
+    free(inputs);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv, int replay)
 {
     static const struct option longopts[] = {
@@ -712,12 +725,7 @@ int cmd_run(int argc, char **argv, int replay)
         struct err e;
 
         if (secret_file != NULL && read_secret(secret_file, &secret, &secret_len) != 0) {
-            rules_set_free(set);
-            free(inputs);
-            uv_close((uv_handle_t *)&p.drain, NULL);
-            uv_run(&p.loop, UV_RUN_DEFAULT);
-            uv_loop_close(&p.loop);
-            return EXIT_USAGE;
+            return abandon(&p, set, inputs, EXIT_USAGE);
         }
         wo.state_dir = state_dir;
         wo.secret = secret;
@@ -731,12 +739,7 @@ int cmd_run(int argc, char **argv, int replay)
         }
         if (p.webhooks == NULL) {
             fprintf(stderr, "rollwatch %s: %s\n", cmd, e.msg);
-            uv_close((uv_handle_t *)&p.drain, NULL);
-            uv_run(&p.loop, UV_RUN_DEFAULT);
-            uv_loop_close(&p.loop);
-            rules_set_free(set);
-            free(inputs);
-            return EXIT_RUNTIME;
+            return abandon(&p, set, inputs, EXIT_RUNTIME);
         }
         for (size_t i = 0; i < nhooks; i++) {
             if (sink_webhooks_add(p.webhooks, hooks[i].url, hooks[i].fmt, &e) != 0) {
@@ -745,13 +748,7 @@ int cmd_run(int argc, char **argv, int replay)
             }
         }
         if (rc != EXIT_OK) {
-            sink_webhooks_close(p.webhooks, NULL, NULL);
-            uv_close((uv_handle_t *)&p.drain, NULL);
-            uv_run(&p.loop, UV_RUN_DEFAULT);
-            uv_loop_close(&p.loop);
-            rules_set_free(set);
-            free(inputs);
-            return rc;
+            return abandon(&p, set, inputs, rc);
         }
     }
     if (report_out != NULL && report_fmt < 0) {
