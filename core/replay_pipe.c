@@ -49,11 +49,11 @@ static const unsigned short pk_slot[PK_N] = {
 struct packed {
     int64_t ts_ns;
     uint32_t off[PK_N], len[PK_N]; /* PK_NONE: absent */
-    const char *app, *cli;         /* the source's label, the parser's static names */
+    const char *app, *cli;         /* the source's label, the parser's static names; or NULL */
     uint32_t app_len, cli_len;
     uint32_t flags;
     uint32_t whole; /* PK_WHOLE, or the index of the record in the batch's wholes */
-    uint8_t ts_src, kind, object_kind, has_app, has_cli;
+    uint8_t ts_src, kind, object_kind;
 };
 
 struct batch {
@@ -246,10 +246,8 @@ static void pack(struct batch *b, const struct record *r, const char *line, size
     pk->kind = (uint8_t)r->kind;
     pk->object_kind = (uint8_t)r->object_kind;
     pk->flags = r->flags;
-    pk->has_app = r->app.p != NULL;
     pk->app = r->app.p;
     pk->app_len = (uint32_t)r->app.len;
-    pk->has_cli = r->cli.p != NULL;
     pk->cli = r->cli.p;
     pk->cli_len = (uint32_t)r->cli.len;
 }
@@ -294,8 +292,8 @@ static void unpack(const struct batch *b, const struct packed *pk, struct record
         *(struct slice *)(void *)((char *)r + pk_slot[k]) =
             pk->off[k] != PK_NONE ? (struct slice){b->bytes + pk->off[k], pk->len[k]} : SLICE_NONE;
     }
-    r->app = pk->has_app ? (struct slice){pk->app, pk->app_len} : SLICE_NONE;
-    r->cli = pk->has_cli ? (struct slice){pk->cli, pk->cli_len} : SLICE_NONE;
+    r->app = (struct slice){pk->app, pk->app_len}; /* absent: NULL and 0 */
+    r->cli = (struct slice){pk->cli, pk->cli_len};
     r->event = SLICE_NONE;
     r->class_name = SLICE_NONE;
     r->nextra = 0;
