@@ -165,19 +165,6 @@ int rules__when_match(const struct rule_set *set, const struct when *w, struct r
         if (bits != NULL && c->pre) {
             continue; /* held: the bit says so */
         }
-        /* the usual "then" of an expect rule, met on most lines: a field present, and a tag
-         * the record does not have (a negated test of an absent field holds) */
-        if (c->op == COND_PRESENT) {
-            if ((record_field_get(r, c->field).p != NULL) != (c->present != 0)) {
-                return 0;
-            }
-            continue;
-        }
-        if (c->op == COND_NOT && c->sub->n == 1 && c->sub->conds[0].op != COND_PRESENT &&
-            c->sub->conds[0].op != COND_NOT && c->sub->conds[0].op != COND_MASK &&
-            record_field_get(r, c->sub->conds[0].field).p == NULL) {
-            continue;
-        }
         if (!rules__cond_eval(set, set->md, c, r, pend, &npend, st)) {
             return 0;
         }
