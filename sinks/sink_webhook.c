@@ -577,8 +577,7 @@ struct sink_webhooks *sink_webhooks_new(uv_loop_t *loop, const struct sink_webho
     struct sink_webhooks *ws = xcalloc(1, sizeof(*ws));
 
     if (sink__curl_open(&ws->api, e) != 0) {
-        sink__curl_close(&ws->api);
-        free(ws);
+        free(ws); /* libcurl was not initialised: nothing to clean up */
         return NULL;
     }
     ws->loop = loop;
