@@ -32,11 +32,61 @@ size_t utf8_seq(const unsigned char *s, size_t n)
     return 0;
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Non-zero if one of the 16 bytes at s is a NUL or is not ASCII. */
+static inline unsigned odd16(const unsigned char *s)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)s);
+
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(v, _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+}
+
+/*
+ * Where the byte-wise scan has to start: n when all n bytes are ASCII and none is NUL, else
+ * the start of the first 16-byte block that is not (all bytes before it are plain ASCII, so
+ * it is a character boundary). Log lines are mostly plain, and this is the reader's only
+ * pass over every byte, so it runs 16 bytes per test with no byte-wise tail: the last block
+ * overlaps the one before it.
+ */
+static size_t plain_prefix(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+
+    if (n < 16) {
+        return 0;
+    }
+    for (; i + 32 <= n; i += 32) {
+        if (odd16(s + i) | odd16(s + i + 16)) {
+            return i;
+        }
+    }
+    if (i + 16 <= n) {
+        if (odd16(s + i)) {
+            return i;
+        }
+        i += 16;
+    }
+    if (i < n && odd16(s + n - 16)) {
+        return n - 16;
+    }
+    return n;
+}
+#else
+static size_t plain_prefix(const unsigned char *s, size_t n)
+{
+    (void)s;
+    (void)n;
+    return 0;
+}
+#endif
+
 unsigned utf8_scan(const char *str, size_t n)
 {
     const unsigned char *s = (const unsigned char *)str;
     unsigned flags = 0;
-    size_t i = 0;
+    size_t i = plain_prefix(s, n);
 
     while (i < n) {
         /* Plain ASCII bytes, none of them NUL: the common case, 32 or 8 at a time. */

@@ -13,6 +13,7 @@
 
 #include "parse.h"
 #include "record.h"
+#include "utf8.h"
 
 /* ================================================================================== */
 /* Fixtures and helpers                                                               */
@@ -1485,6 +1486,66 @@ static void test_utf8_edges(void **state)
     }
 }
 
+/* The flags the scan must give, one byte or sequence at a time. */
+static unsigned utf8_scan_ref(const unsigned char *s, size_t n)
+{
+    unsigned flags = 0;
+    size_t i = 0;
+
+    while (i < n) {
+        size_t k = utf8_seq(s + i, n - i);
+
+        if (s[i] == 0) {
+            flags |= REC_HAS_NUL;
+        }
+        if (k == 0) {
+            flags |= REC_BAD_UTF8;
+            k = 1;
+        }
+        i += k;
+    }
+    return flags;
+}
+
+/*
+ * The scan skips plain ASCII in blocks, with an overlapping last block: put each odd
+ * sequence at every offset of every line length up to 100, so it lands at the start, the
+ * middle and the end of a block, across two blocks and in the overlap, and at the line end.
+ */
+static void test_utf8_scan_every_offset(void **state)
+{
+    static const char *const odd[] = {
+        "\0", "\x80", "\xc3", "\xe2\x82", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+        "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xc2\x80", "\xff",
+    };
+    static const size_t odd_len[] = {1, 1, 1, 2, 2, 3, 4, 3, 4, 2, 1};
+    unsigned char line[128];
+    size_t i, len, at;
+    int checked = 0;
+
+    (void)state;
+    for (len = 0; len <= 100; len++) {
+        memset(line, 'a', sizeof line);
+        assert_int_equal(utf8_scan((const char *)line, len), 0);
+        for (i = 0; i < sizeof odd / sizeof odd[0]; i++) {
+            for (at = 0; at + odd_len[i] <= len; at++) {
+                unsigned want, got;
+
+                memset(line, 'a', sizeof line);
+                memcpy(line + at, odd[i], odd_len[i]);
+                want = utf8_scan_ref(line, len);
+                got = utf8_scan((const char *)line, len);
+                if (got != want) {
+                    failf("sequence %zu at %zu of %zu bytes: flags 0x%x, want 0x%x", i, at, len,
+                          got, want);
+                }
+                checked += want != 0;
+            }
+        }
+    }
+    assert_true(checked > 30000); /* the bad sequences did land */
+}
+
 /* ================================================================================== */
 /* Out of order lines and time inheritance (convox-logs.md §0.6, DESIGN §3)           */
 /* ================================================================================== */
@@ -2225,6 +2286,7 @@ int main(void)
         cmocka_unit_test_teardown(test_line_flags, free_tracked),
         cmocka_unit_test_teardown(test_nul_bytes, free_tracked),
         cmocka_unit_test_teardown(test_utf8_edges, free_tracked),
+        cmocka_unit_test(test_utf8_scan_every_offset),
         cmocka_unit_test_teardown(test_out_of_order_container_events, free_tracked),
         cmocka_unit_test_teardown(test_out_of_order_atom_statuses, free_tracked),
         cmocka_unit_test_teardown(test_deploy_transcript, free_tracked),
