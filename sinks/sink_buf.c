@@ -66,6 +66,53 @@ static uint64_t word_dirty(const unsigned char *s)
     return word_below(v, 0x20) | word_eq(v, '"') | word_eq(v, '\\') | word_high(v);
 }
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+
+/* Bit k set if byte k of the 16 at s may need escaping: the same bytes as word_dirty. */
+static inline unsigned dirty16(const unsigned char *s)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)s);
+    /* signed: 0x80 and above are negative, so "below 0x20" takes them too */
+    __m128i m = _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                             _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+/*
+ * The first byte at or after i that may need escaping, or n. Alert hints are long runs of
+ * plain text: 16 bytes a test, and the last block overlaps the one before instead of
+ * stepping byte by byte.
+ */
+static size_t next_dirty(const unsigned char *s, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+    while (n - i >= 16) {
+        unsigned m = dirty16(s + i);
+
+        if (m != 0) {
+            return i + (size_t)__builtin_ctz(m);
+        }
+        i += 16;
+    }
+    if (n >= 16 && i < n) {
+        unsigned m = dirty16(s + n - 16) >> (16 - (n - i)); /* the bytes from i on */
+
+        return m != 0 ? i + (size_t)__builtin_ctz(m) : n;
+    }
+#endif
+    while (n - i >= 8 && word_dirty(s + i) == 0) {
+        i += 8;
+    }
+    while (i < n && esc_class[s[i]] == 0) {
+        i++;
+    }
+    return i;
+}
+
 void sink__json_str(struct sink__buf *b, const char *str, size_t n, int repair)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -75,25 +122,15 @@ void sink__json_str(struct sink__buf *b, const char *str, size_t n, int repair)
     /* worst case: every byte becomes \u00XX (6) or U+FFFD (3) */
     reserve(b, 6 * n + 2);
     b->p[b->len++] = '"';
-    while (i < n) {
+    while ((i = next_dirty(s, i, n)) < n) {
         unsigned char c;
         unsigned char k;
         char *o;
 
-        /* hints are long runs of plain text: 32 bytes a step, then 8 */
-        if (n - i >= 32 && (word_dirty(s + i) | word_dirty(s + i + 8) | word_dirty(s + i + 16) |
-                            word_dirty(s + i + 24)) == 0) {
-            i += 32;
-            continue;
-        }
-        if (n - i >= 8 && word_dirty(s + i) == 0) {
-            i += 8;
-            continue;
-        }
         c = s[i];
         k = esc_class[c];
 
-        if (k == 0 || (k == 2 && !repair)) {
+        if (k == 2 && !repair) {
             i++;
             continue;
         }

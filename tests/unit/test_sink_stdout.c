@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "parse.h"
+#include "sink_int.h"
 #include "sinks.h"
 
 /* Parses line and returns its JSON text (caller frees). */
@@ -153,6 +154,47 @@ static void test_every_byte_at_every_offset(void **state)
     }
 }
 
+/*
+ * The escaper alone, on strings of every length up to 72: each byte value at each place, with
+ * and without repair. Covers the 16-byte steps, the overlapping last block and the tails.
+ */
+static void test_escaper_every_length(void **state)
+{
+    struct sink__buf b;
+
+    (void)state;
+    sink__buf_init(&b, 64);
+    for (size_t n = 1; n <= 72; n++) {
+        for (int c = 0; c < 256; c++) {
+            for (size_t at = 0; at < n; at++) {
+                for (int repair = 0; repair < 2; repair++) {
+                    char s[72], want[600];
+                    size_t o = 0;
+
+                    memset(s, 'a', n);
+                    s[at] = (char)c;
+                    want[o++] = '"';
+                    for (size_t i = 0; i < n; i++) {
+                        if (!repair && (unsigned char)s[i] >= 0x80) {
+                            want[o++] = s[i]; /* copied as it is */
+                        } else {
+                            o += ref_escape((unsigned char)s[i], want + o);
+                        }
+                    }
+                    want[o++] = '"';
+                    b.len = 0;
+                    sink__json_str(&b, s, n, repair);
+                    if (b.len != o || memcmp(b.p, want, o) != 0) {
+                        fail_msg("byte 0x%02x at %zu of %zu, repair %d: got %.*s want %.*s", c,
+                                 at, n, repair, (int)b.len, b.p, (int)o, want);
+                    }
+                }
+            }
+        }
+    }
+    sink__buf_free(&b);
+}
+
 static void test_inherited_and_truncated_marked(void **state)
 {
     struct parser p;
@@ -182,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_pod_event_fields),
         cmocka_unit_test(test_atom_fields),
         cmocka_unit_test(test_control_and_nul_escaped),
+        cmocka_unit_test(test_escaper_every_length),
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_every_byte_at_every_offset),
         cmocka_unit_test(test_inherited_and_truncated_marked),
