@@ -143,17 +143,36 @@ static int byte_commonness(unsigned char c)
     return 1;
 }
 
-/* For each "contains" needle, the byte to memchr for before comparing the whole needle. */
+/*
+ * For each "contains" needle, its two rarest bytes: a candidate place must have both before
+ * the needle is compared. The second is the rarest at another offset, the farther from the
+ * first the better (two neighbours are often one word).
+ */
 static void choose_anchors(struct cond *c)
 {
-    c->anchor = xcalloc(c->nstrs ? c->nstrs : 1, sizeof(*c->anchor));
+    c->anchor = xcalloc(2 * (c->nstrs ? c->nstrs : 1), sizeof(*c->anchor));
     for (size_t i = 0; i < c->nstrs; i++) {
-        for (size_t k = 1; k < c->lens[i]; k++) {
-            if (byte_commonness((unsigned char)c->strs[i][k]) <
-                byte_commonness((unsigned char)c->strs[i][c->anchor[i]])) {
-                c->anchor[i] = k;
+        const unsigned char *s = (const unsigned char *)c->strs[i];
+        size_t n = c->lens[i], a = 0, b = 0;
+
+        for (size_t k = 1; k < n; k++) {
+            if (byte_commonness(s[k]) < byte_commonness(s[a])) {
+                a = k;
             }
         }
+        if (n > 1) {
+            b = a == 0 ? 1 : 0;
+            for (size_t k = 0; k < n; k++) {
+                size_t dk = k > a ? k - a : a - k, db = b > a ? b - a : a - b;
+
+                if (k != a && (byte_commonness(s[k]) < byte_commonness(s[b]) ||
+                               (byte_commonness(s[k]) == byte_commonness(s[b]) && dk > db))) {
+                    b = k;
+                }
+            }
+        }
+        c->anchor[2 * i] = a;
+        c->anchor[2 * i + 1] = b;
     }
 }
 

@@ -15,6 +15,7 @@
 #include "parse.h"
 #include "record.h"
 #include "rules.h"
+#include "rules_int.h"
 
 /* ================================================================================== */
 /* Lines                                                                              */
@@ -1623,6 +1624,75 @@ static void test_pre_bits_of_other_rules_ignored(void **state)
     h_free(h);
 }
 
+/* The plain search rules__contains must agree with. */
+static int contains_ref(const char *h, size_t hn, const char *p, size_t n)
+{
+    for (size_t i = 0; i + n <= hn; i++) {
+        if (memcmp(h + i, p, n) == 0) {
+            return 1;
+        }
+    }
+    return n == 0;
+}
+
+/*
+ * The needle search against a plain one: every haystack length
+ * up to 80, needles of 1 to 6 bytes from a 3-letter alphabet (many near misses), each pair of
+ * anchors, and the needle planted at many places (the start, the end of the haystack).
+ */
+static void test_contains_agrees_with_plain_search(void **state)
+{
+    uint32_t seed = 12345;
+    int found = 0;
+
+    (void)state;
+    for (size_t hn = 0; hn <= 80; hn++) {
+        for (int round = 0; round < 40; round++) {
+            char h[96], p[8];
+            size_t n = 1 + (size_t)round % 6, plant;
+
+            for (size_t i = 0; i < n; i++) {
+                seed = seed * 1103515245u + 12345u;
+                p[i] = (char)('a' + (seed >> 16) % 3);
+            }
+            for (size_t i = 0; i < hn; i++) {
+                seed = seed * 1103515245u + 12345u;
+                h[i] = (char)('a' + (seed >> 16) % 3);
+            }
+            /* past the end, bytes that would complete a needle cut short by the end */
+            memset(h + hn, p[n - 1], sizeof(h) - hn);
+            plant = hn >= n ? (size_t)round * 7 % (hn - n + 1) : 0;
+            if (round % 2 == 1 && hn >= n) {
+                memcpy(h + plant, p, n);
+            }
+            for (size_t a0 = 0; a0 < n; a0++) {
+                for (size_t a1 = 0; a1 < n; a1++) {
+                    size_t a[2] = {a0, a1};
+                    int want = contains_ref(h, hn, p, n);
+                    int got = rules__contains((struct slice){h, hn}, p, n, a);
+
+                    if (got != want) {
+                        fail_msg("needle %.*s (anchors %zu, %zu) in %.*s: got %d want %d",
+                                 (int)n, p, a0, a1, (int)hn, h, got, want);
+                    }
+                    found += got;
+                }
+            }
+        }
+    }
+    /* a needle of distinct bytes at the very end of a long haystack of another letter */
+    for (size_t hn = 3; hn <= 80; hn++) {
+        char h[96];
+        size_t a[2] = {0, 2};
+
+        memset(h, 'x', hn);
+        memcpy(h + hn - 3, "abc", 3);
+        assert_true(rules__contains((struct slice){h, hn}, "abc", 3, a));
+        assert_false(rules__contains((struct slice){h, hn - 1}, "abc", 3, a));
+    }
+    assert_true(found > 10000);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
@@ -1666,6 +1736,11 @@ int main(void)
 
     int failed = cmocka_run_group_tests_name("evaluated directly", tests, NULL, NULL);
 
+    const struct CMUnitTest search[] = {
+        cmocka_unit_test(test_contains_agrees_with_plain_search),
+    };
+
     use_pre = 1;
-    return failed + cmocka_run_group_tests_name("tested ahead, as replay does", tests, NULL, NULL);
+    failed += cmocka_run_group_tests_name("tested ahead, as replay does", tests, NULL, NULL);
+    return failed + cmocka_run_group_tests_name("search", search, NULL, NULL);
 }
