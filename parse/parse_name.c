@@ -7,23 +7,41 @@
 
 /*
  * Kubernetes draws generated suffixes (pod-template-hash, the 5-char pod suffix) from
- * this alphabet: no vowels, no 0/1/3, so English words rarely look like hashes.
+ * the alphabet "bcdfghjklmnpqrstvwxz2456789": no vowels, no 0/1/3, so English words rarely
+ * look like hashes. One table lookup per byte: these tests run for every byte of every name.
  */
-static int safe_char(char c)
-{
-    /* one bit per allowed letter, bit (c - 'a'): this runs for every byte of every name */
-    static const uint64_t letters = 0x2efbeeeULL; /* b c d f g h j k l m n p q r s t v w x z */
-    unsigned char u = (unsigned char)c;
+enum { CH_ALNUM = 1, CH_SAFE = 2, CH_DIGIT = 4 }; /* lower-case alphanumeric; safe; 0-9 */
 
-    if (u >= 'a' && u <= 'z') {
-        return (letters >> (u - 'a')) & 1;
+static const unsigned char ch_class[256] = {
+    ['0'] = CH_ALNUM | CH_DIGIT,           ['1'] = CH_ALNUM | CH_DIGIT,
+    ['2'] = CH_ALNUM | CH_DIGIT | CH_SAFE, ['3'] = CH_ALNUM | CH_DIGIT,
+    ['4'] = CH_ALNUM | CH_DIGIT | CH_SAFE, ['5'] = CH_ALNUM | CH_DIGIT | CH_SAFE,
+    ['6'] = CH_ALNUM | CH_DIGIT | CH_SAFE, ['7'] = CH_ALNUM | CH_DIGIT | CH_SAFE,
+    ['8'] = CH_ALNUM | CH_DIGIT | CH_SAFE, ['9'] = CH_ALNUM | CH_DIGIT | CH_SAFE,
+    ['a'] = CH_ALNUM, ['b'] = CH_ALNUM | CH_SAFE, ['c'] = CH_ALNUM | CH_SAFE,
+    ['d'] = CH_ALNUM | CH_SAFE, ['e'] = CH_ALNUM, ['f'] = CH_ALNUM | CH_SAFE,
+    ['g'] = CH_ALNUM | CH_SAFE, ['h'] = CH_ALNUM | CH_SAFE, ['i'] = CH_ALNUM,
+    ['j'] = CH_ALNUM | CH_SAFE, ['k'] = CH_ALNUM | CH_SAFE, ['l'] = CH_ALNUM | CH_SAFE,
+    ['m'] = CH_ALNUM | CH_SAFE, ['n'] = CH_ALNUM | CH_SAFE, ['o'] = CH_ALNUM,
+    ['p'] = CH_ALNUM | CH_SAFE, ['q'] = CH_ALNUM | CH_SAFE, ['r'] = CH_ALNUM | CH_SAFE,
+    ['s'] = CH_ALNUM | CH_SAFE, ['t'] = CH_ALNUM | CH_SAFE, ['u'] = CH_ALNUM,
+    ['v'] = CH_ALNUM | CH_SAFE, ['w'] = CH_ALNUM | CH_SAFE, ['x'] = CH_ALNUM | CH_SAFE,
+    ['y'] = CH_ALNUM, ['z'] = CH_ALNUM | CH_SAFE,
+};
+
+/* The classes every byte of s[0..n) has, and those one of them has. */
+static void classes(const char *s, size_t n, unsigned *all, unsigned *any)
+{
+    unsigned a = CH_ALNUM | CH_SAFE | CH_DIGIT, o = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        unsigned c = ch_class[(unsigned char)s[i]];
+
+        a &= c;
+        o |= c;
     }
-    return u == '2' || u == '4' || u == '5' || u == '6' || u == '7' || u == '8' || u == '9';
-}
-
-static int lower_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    *all = a;
+    *any = o;
 }
 
 /*
@@ -32,32 +50,24 @@ static int lower_alnum(char c)
  */
 static int hash_like(const char *s, size_t n)
 {
-    int all_safe = 1, digit = 0;
+    unsigned all, any;
 
     if (n < 6 || n > 10) {
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!lower_alnum(s[i])) {
-            return 0;
-        }
-        all_safe &= safe_char(s[i]);
-        digit |= s[i] >= '0' && s[i] <= '9';
-    }
-    return all_safe || digit;
+    classes(s, n, &all, &any);
+    return (all & CH_ALNUM) && ((all & CH_SAFE) || (any & CH_DIGIT));
 }
 
 static int pod_suffix(const char *s, size_t n, int strict)
 {
+    unsigned all, any;
+
     if (n != 5) {
         return 0;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (strict ? !safe_char(s[i]) : !lower_alnum(s[i])) {
-            return 0;
-        }
-    }
-    return 1;
+    classes(s, n, &all, &any);
+    return (all & (strict ? CH_SAFE : CH_ALNUM)) != 0;
 }
 
 static int all_digits(const char *s, size_t n)

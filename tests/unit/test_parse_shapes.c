@@ -994,6 +994,50 @@ static void test_parse_object_name_empty_msg(void **state)
     }
 }
 
+/*
+ * Each byte value in a hash, a strict and a loose pod suffix: Kubernetes' suffix alphabet is
+ * "bcdfghjklmnpqrstvwxz2456789"; a hash may also be any lower-case alphanumerics with a digit.
+ */
+static void test_name_alphabets(void **state)
+{
+    static const char safe[] = "bcdfghjklmnpqrstvwxz2456789";
+
+    (void)state;
+    for (int c = 1; c < 256; c++) {
+        int is_safe = c < 128 && strchr(safe, c) != NULL;
+        int digit = c >= '0' && c <= '9', alnum = digit || (c >= 'a' && c <= 'z');
+        char name[40];
+        struct record r;
+
+        if (c == '-' || c == '/' || c == ' ') {
+            continue; /* they split the name */
+        }
+        /* web-<c x8>-rzl2q: a pod of replica set web-<c x8> if the eight make a hash */
+        snprintf(name, sizeof name, "web-%c%c%c%c%c%c%c%c-rzl2q", c, c, c, c, c, c, c, c);
+        memset(&r, 0, sizeof r);
+        parse_object_name((struct slice){name, strlen(name)}, SLICE_NONE, &r);
+        if ((r.replicaset.len == 12) != (is_safe || digit)) {
+            fail_msg("byte 0x%02x in a hash: replica set \"%.*s\"", c, (int)r.replicaset.len,
+                     r.replicaset.p ? r.replicaset.p : "");
+        }
+        /* web-<c x5>: a convox run pod if the five are a strict suffix, else a deployment */
+        snprintf(name, sizeof name, "web-%c%c%c%c%c", c, c, c, c, c);
+        memset(&r, 0, sizeof r);
+        parse_object_name((struct slice){name, strlen(name)}, SLICE_NONE, &r);
+        if ((r.object_kind == OBJECT_POD) != is_safe) {
+            fail_msg("byte 0x%02x in a run pod's suffix: kind %d", c, (int)r.object_kind);
+        }
+        /* web-745f845dc-<c x5>: a pod of the replica set if the five are lower-case alnum */
+        snprintf(name, sizeof name, "web-745f845dc-%c%c%c%c%c", c, c, c, c, c);
+        memset(&r, 0, sizeof r);
+        parse_object_name((struct slice){name, strlen(name)}, SLICE_NONE, &r);
+        if ((r.replicaset.len == 13) != alnum) {
+            fail_msg("byte 0x%02x in a pod suffix: replica set \"%.*s\"", c,
+                     (int)r.replicaset.len, r.replicaset.p ? r.replicaset.p : "");
+        }
+    }
+}
+
 /* The same names through parse_line on system/k8s/<name>. */
 static void test_object_names_in_lines(void **state)
 {
@@ -2286,6 +2330,7 @@ int main(void)
         cmocka_unit_test_teardown(test_line_flags, free_tracked),
         cmocka_unit_test_teardown(test_nul_bytes, free_tracked),
         cmocka_unit_test_teardown(test_utf8_edges, free_tracked),
+        cmocka_unit_test(test_name_alphabets),
         cmocka_unit_test(test_utf8_scan_every_offset),
         cmocka_unit_test_teardown(test_out_of_order_container_events, free_tracked),
         cmocka_unit_test_teardown(test_out_of_order_atom_statuses, free_tracked),
