@@ -72,6 +72,19 @@ struct capture {
     uint32_t group;
 };
 
+/*
+ * A "contains" list searched in one pass: each place whose byte is the rarest byte of some
+ * needle is a candidate for those needles. For lists of 2 to 32 needles whose rarest bytes
+ * are at most 16 distinct values.
+ */
+#define CONTAINS_ANY_MAX 32
+#define CONTAINS_ANY_BYTES 16
+struct contains_any {
+    uint32_t who[256]; /* bit i: needle i's rarest byte is this one */
+    unsigned char bytes[CONTAINS_ANY_BYTES];
+    unsigned nbytes;
+};
+
 struct cond {
     enum cond_op op;
     int field;
@@ -80,6 +93,7 @@ struct cond {
     /* CONTAINS: per needle, the positions of its rarest and second rarest bytes (the same for
      * a one-byte needle), looked for before the whole needle is compared */
     size_t *anchor;
+    struct contains_any *any; /* owned: CONTAINS with several needles, or NULL */
     size_t nstrs;
     int present;   /* COND_PRESENT */
     unsigned mask; /* COND_MASK */
@@ -261,6 +275,12 @@ static inline int rules__contains(struct slice v, const char *p, size_t n, const
     }
     return 0;
 }
+
+/* Sets c->anchor, and c->any when it applies, for c's needles (strs, lens, nstrs). */
+void rules__contains_prepare(struct cond *c);
+
+/* Is one of c's needles in v? c->any is set. */
+int rules__contains_any(struct slice v, const struct cond *c);
 
 /* One condition, with match data md; captures go to pend (NULL: not wanted). */
 struct rules_pending;

@@ -148,7 +148,7 @@ static int byte_commonness(unsigned char c)
  * the needle is compared. The second is the rarest at another offset, the farther from the
  * first the better (two neighbours are often one word).
  */
-static void choose_anchors(struct cond *c)
+void rules__contains_prepare(struct cond *c)
 {
     c->anchor = xcalloc(2 * (c->nstrs ? c->nstrs : 1), sizeof(*c->anchor));
     for (size_t i = 0; i < c->nstrs; i++) {
@@ -174,11 +174,33 @@ static void choose_anchors(struct cond *c)
         c->anchor[2 * i] = a;
         c->anchor[2 * i + 1] = b;
     }
+    if (c->nstrs >= 2 && c->nstrs <= CONTAINS_ANY_MAX) {
+        struct contains_any *any = xcalloc(1, sizeof(*any));
+
+        for (size_t i = 0; i < c->nstrs && any != NULL; i++) {
+            unsigned char k = c->lens[i] > 0 ? (unsigned char)c->strs[i][c->anchor[2 * i]] : 0;
+
+            if (c->lens[i] == 0) {
+                free(any); /* the empty needle is in every value: the plain way says so */
+                any = NULL;
+            } else if (any->who[k] == 0 && any->nbytes == CONTAINS_ANY_BYTES) {
+                free(any);
+                any = NULL;
+            } else {
+                if (any->who[k] == 0) {
+                    any->bytes[any->nbytes++] = k;
+                }
+                any->who[k] |= 1u << i;
+            }
+        }
+        c->any = any;
+    }
 }
 
 static void cond_free(struct cond *c)
 {
     free(c->anchor);
+    free(c->any);
     for (size_t i = 0; i < c->nstrs; i++) {
         free(c->strs[i]);
     }
@@ -413,7 +435,7 @@ static void compile_cond(struct loader *L, struct when *w, int field, const stru
         } else if (strcmp(op, "contains") == 0) {
             c = cond_add(w, COND_CONTAINS, field);
             cond_strings(L, c, x, op);
-            choose_anchors(c);
+            rules__contains_prepare(c);
         } else if (strcmp(op, "glob") == 0) {
             cond_strings(L, cond_add(w, COND_GLOB, field), x, op);
         } else if (strcmp(op, "regex") == 0) {

@@ -1,5 +1,6 @@
 /* Evaluating conditions (literals first, PCRE2 last), globs, durations and templates. */
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,73 @@ static int slice_has_prefix(struct slice v, const char *p, size_t n)
 static int slice_has_suffix(struct slice v, const char *p, size_t n)
 {
     return v.len >= n && memcmp(v.p + v.len - n, p, n) == 0;
+}
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* Does a needle whose rarest byte is v.p[j] start at j minus its anchor? */
+static int candidate(struct slice v, size_t j, const struct cond *c)
+{
+    for (uint32_t m = c->any->who[(unsigned char)v.p[j]]; m != 0; m &= m - 1) {
+        unsigned i = (unsigned)__builtin_ctz(m);
+        const size_t *a = c->anchor + 2 * i;
+        size_t n = c->lens[i];
+
+        if (j >= a[0] && j - a[0] + n <= v.len && v.p[j - a[0] + a[1]] == c->strs[i][a[1]] &&
+            memcmp(v.p + j - a[0], c->strs[i], n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * One pass for all needles: a rule lists many (eight for out-of-memory signs), and a memchr
+ * each cost more than the whole pass. Sixteen bytes a step are compared with every distinct
+ * rarest byte; the last step overlaps the one before.
+ */
+int rules__contains_any(struct slice v, const struct cond *c)
+{
+    const struct contains_any *any = c->any;
+    size_t j = 0;
+
+#if defined(__SSE2__)
+    if (v.len >= 16) {
+        __m128i want[CONTAINS_ANY_BYTES];
+
+        for (unsigned k = 0; k < any->nbytes; k++) {
+            want[k] = _mm_set1_epi8((char)any->bytes[k]);
+        }
+        for (;;) {
+            size_t at = j + 16 <= v.len ? j : v.len - 16;
+            __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(v.p + at));
+            __m128i hit = _mm_cmpeq_epi8(x, want[0]);
+            unsigned m;
+
+            for (unsigned k = 1; k < any->nbytes; k++) {
+                hit = _mm_or_si128(hit, _mm_cmpeq_epi8(x, want[k]));
+            }
+            m = (unsigned)_mm_movemask_epi8(hit) & (0xFFFFu << (j - at)); /* from j on */
+            for (; m != 0; m &= m - 1) {
+                if (candidate(v, at + (size_t)__builtin_ctz(m), c)) {
+                    return 1;
+                }
+            }
+            if (at + 16 >= v.len) {
+                return 0;
+            }
+            j = at + 16;
+        }
+    }
+#endif
+    for (; j < v.len; j++) {
+        if (any->who[(unsigned char)v.p[j]] != 0 && candidate(v, j, c)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 struct rules_pending {
@@ -76,6 +144,9 @@ int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const str
         }
         return 0;
     case COND_CONTAINS:
+        if (c->any != NULL) {
+            return rules__contains_any(v, c);
+        }
         for (i = 0; i < c->nstrs; i++) {
             if (rules__contains(v, c->strs[i], c->lens[i], c->anchor + 2 * i)) {
                 return 1;

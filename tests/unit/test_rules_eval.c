@@ -1693,6 +1693,66 @@ static void test_contains_agrees_with_plain_search(void **state)
     assert_true(found > 10000);
 }
 
+/*
+ * A "contains" list in one pass against each needle the plain way: lists of 2 to 9 needles
+ * of 1 to 5 bytes from a 4-letter alphabet (shared rarest bytes, near misses), haystacks of
+ * every length up to 70 (the 16-byte steps, the overlapping last one, the byte-wise path).
+ */
+static void test_contains_any_agrees_with_each_needle(void **state)
+{
+    uint32_t seed = 777;
+    int found = 0, used_any = 0;
+
+    (void)state;
+    for (int round = 0; round < 300; round++) {
+        struct cond c;
+        char *strs[9];
+        size_t lens[9];
+
+        memset(&c, 0, sizeof(c));
+        c.op = COND_CONTAINS;
+        c.nstrs = 2 + (size_t)round % 8;
+        c.strs = strs;
+        c.lens = lens;
+        for (size_t i = 0; i < c.nstrs; i++) {
+            lens[i] = 1 + (size_t)(round + i) % 5;
+            strs[i] = malloc(lens[i] + 1);
+            for (size_t k = 0; k < lens[i]; k++) {
+                seed = seed * 1103515245u + 12345u;
+                strs[i][k] = "abcXY"[(seed >> 16) % (round % 3 == 0 ? 5 : 4)];
+            }
+            strs[i][lens[i]] = '\0';
+        }
+        rules__contains_prepare(&c);
+        used_any += c.any != NULL;
+        for (size_t hn = 0; hn <= 70; hn++) {
+            char h[80];
+            int want = 0, got;
+
+            for (size_t k = 0; k < hn; k++) {
+                seed = seed * 1103515245u + 12345u;
+                h[k] = "abcdXY"[(seed >> 16) % 6];
+            }
+            memset(h + hn, strs[0][0], sizeof(h) - hn); /* past the end: a needle's bytes */
+            for (size_t i = 0; i < c.nstrs; i++) {
+                want |= contains_ref(h, hn, strs[i], lens[i]);
+            }
+            got = c.any ? rules__contains_any((struct slice){h, hn}, &c) : want;
+            if (got != want) {
+                fail_msg("round %d, %zu bytes: got %d want %d", round, hn, got, want);
+            }
+            found += got;
+        }
+        for (size_t i = 0; i < c.nstrs; i++) {
+            free(strs[i]);
+        }
+        free(c.anchor);
+        free(c.any);
+    }
+    assert_true(used_any > 250);
+    assert_true(found > 5000 && found < 300 * 71 - 1000);
+}
+
 #define T(f) cmocka_unit_test_teardown(f, teardown)
 
 int main(void)
@@ -1738,6 +1798,7 @@ int main(void)
 
     const struct CMUnitTest search[] = {
         cmocka_unit_test(test_contains_agrees_with_plain_search),
+        cmocka_unit_test(test_contains_any_agrees_with_each_needle),
     };
 
     use_pre = 1;
