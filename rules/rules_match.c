@@ -25,7 +25,8 @@ static int slice_has_suffix(struct slice v, const char *p, size_t n)
 #endif
 
 /* Does a needle whose rarest byte is v.p[j] start at j minus its anchor? */
-static int candidate(struct slice v, size_t j, const struct cond *c)
+static inline __attribute__((always_inline)) int candidate(struct slice v, size_t j,
+                                                          const struct cond *c)
 {
     for (uint32_t m = c->any->who[(unsigned char)v.p[j]]; m != 0; m &= m - 1) {
         unsigned i = (unsigned)__builtin_ctz(m);
@@ -92,43 +93,66 @@ struct rules_pending {
     struct slice val;
 };
 
-int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
-                     const struct record *r, struct rules_pending *pend, size_t *npend,
-                     struct rules_stats *st)
+/*
+ * The rarer operators, out of line: rules__cond_eval runs a million times a second, mostly
+ * for a mask, a presence or an equality, and it saved and restored the registers these two
+ * need on every call (a fifth of its time).
+ */
+static __attribute__((noinline)) int cond_regex(const struct rule_set *set,
+                                                pcre2_match_data *md, const struct cond *c,
+                                                struct slice v, struct rules_pending *pend,
+                                                size_t *npend, struct rules_stats *st)
 {
-    struct slice v;
+    int rc;
+    PCRE2_SIZE *ov;
+
+    st->regex_runs++;
+    /* JIT fast path only for patterns JIT really compiled (PCRE2_INFO_JITSIZE > 0) */
+    if (c->jit) {
+        rc = pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, md, set->mctx);
+    } else {
+        rc = pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, md, set->mctx);
+    }
+    if (rc == PCRE2_ERROR_NOMATCH) {
+        return 0;
+    }
+    if (rc < 0) {
+        st->regex_errors++;
+        return 0;
+    }
+    ov = pcre2_get_ovector_pointer(md);
+    for (size_t i = 0; i < c->ncaps && *npend < MAX_PENDING_CAPS; i++) {
+        uint32_t g = c->caps[i].group;
+
+        if ((int)g < rc && ov[2 * g] != PCRE2_UNSET) {
+            pend[*npend].cap = &c->caps[i];
+            pend[*npend].val = (struct slice){v.p + ov[2 * g], ov[2 * g + 1] - ov[2 * g]};
+            (*npend)++;
+        }
+    }
+    return 1;
+}
+
+static __attribute__((noinline)) int cond_not(const struct rule_set *set, pcre2_match_data *md,
+                                              const struct cond *c, const struct record *r,
+                                              struct rules_pending *pend, size_t *npend,
+                                              struct rules_stats *st)
+{
+    size_t keep = *npend;
+    int all = 1;
+
+    for (size_t i = 0; i < c->sub->n && all; i++) {
+        all = rules__cond_eval(set, md, &c->sub->conds[i], r, pend, npend, st);
+    }
+    *npend = keep; /* captures inside a negation are never applied */
+    return !all;
+}
+
+static __attribute__((noinline)) int cond_strings(const struct cond *c, struct slice v)
+{
     size_t i;
 
-    if (c->op == COND_MASK) {
-        unsigned k = c->field == FIELD_KIND ? (unsigned)r->kind : (unsigned)r->object_kind;
-        return (c->mask >> k) & 1u;
-    }
-    v = record_field_get(r, c->field);
-    if (c->op == COND_NOT) {
-        size_t keep = *npend;
-        int all = 1;
-
-        for (i = 0; i < c->sub->n && all; i++) {
-            all = rules__cond_eval(set, md, &c->sub->conds[i], r, pend, npend, st);
-        }
-        *npend = keep; /* captures inside a negation are never applied */
-        return !all;
-    }
-    if (c->op == COND_PRESENT) {
-        return (v.p != NULL) == (c->present != 0);
-    }
-    if (v.p == NULL) {
-        return 0;
-    }
     switch (c->op) {
-    case COND_EQUALS:
-    case COND_IN:
-        for (i = 0; i < c->nstrs; i++) {
-            if (v.len == c->lens[i] && memcmp(v.p, c->strs[i], v.len) == 0) {
-                return 1;
-            }
-        }
-        return 0;
     case COND_PREFIX:
         for (i = 0; i < c->nstrs; i++) {
             if (slice_has_prefix(v, c->strs[i], c->lens[i])) {
@@ -160,38 +184,44 @@ int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const str
             }
         }
         return 0;
-    case COND_REGEX: {
-        int rc;
-        PCRE2_SIZE *ov;
-
-        st->regex_runs++;
-        /* JIT fast path only for patterns JIT really compiled (PCRE2_INFO_JITSIZE > 0) */
-        if (c->jit) {
-            rc = pcre2_jit_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, md, set->mctx);
-        } else {
-            rc = pcre2_match(c->re, (PCRE2_SPTR)v.p, v.len, 0, 0, md, set->mctx);
-        }
-        if (rc == PCRE2_ERROR_NOMATCH) {
-            return 0;
-        }
-        if (rc < 0) {
-            st->regex_errors++;
-            return 0;
-        }
-        ov = pcre2_get_ovector_pointer(md);
-        for (i = 0; i < c->ncaps && *npend < MAX_PENDING_CAPS; i++) {
-            uint32_t g = c->caps[i].group;
-
-            if ((int)g < rc && ov[2 * g] != PCRE2_UNSET) {
-                pend[*npend].cap = &c->caps[i];
-                pend[*npend].val = (struct slice){v.p + ov[2 * g], ov[2 * g + 1] - ov[2 * g]};
-                (*npend)++;
-            }
-        }
-        return 1;
-    }
     default:
         return 0;
+    }
+}
+
+int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
+                     const struct record *r, struct rules_pending *pend, size_t *npend,
+                     struct rules_stats *st)
+{
+    struct slice v;
+
+    if (c->op == COND_MASK) {
+        unsigned k = c->field == FIELD_KIND ? (unsigned)r->kind : (unsigned)r->object_kind;
+        return (c->mask >> k) & 1u;
+    }
+    if (c->op == COND_NOT) {
+        return cond_not(set, md, c, r, pend, npend, st);
+    }
+    v = record_field_get(r, c->field);
+    if (c->op == COND_PRESENT) {
+        return (v.p != NULL) == (c->present != 0);
+    }
+    if (v.p == NULL) {
+        return 0;
+    }
+    switch (c->op) {
+    case COND_EQUALS:
+    case COND_IN:
+        for (size_t i = 0; i < c->nstrs; i++) {
+            if (v.len == c->lens[i] && memcmp(v.p, c->strs[i], v.len) == 0) {
+                return 1;
+            }
+        }
+        return 0;
+    case COND_REGEX:
+        return cond_regex(set, md, c, v, pend, npend, st);
+    default:
+        return cond_strings(c, v);
     }
 }
 
