@@ -118,6 +118,8 @@ struct when {
     size_t n;
     uint32_t id;  /* its bit in the rules_pre_eval bit set */
     size_t npre;  /* conditions with pre set: none means the bit says nothing */
+    uint32_t *rest; /* owned: the indices of the conditions without pre, in order */
+    size_t nrest;
 };
 
 /* A template: literal text and field references. */

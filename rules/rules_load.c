@@ -221,8 +221,10 @@ static void when_free(struct when *w)
         cond_free(&w->conds[i]);
     }
     free(w->conds);
+    free(w->rest);
     w->conds = NULL;
-    w->n = 0;
+    w->rest = NULL;
+    w->n = w->nrest = 0;
 }
 
 static struct cond *cond_add(struct when *w, enum cond_op op, int field)

@@ -200,6 +200,12 @@ int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const str
         return (c->mask >> k) & 1u;
     }
     if (c->op == COND_NOT) {
+        /* one test that captures nothing ("event": {"not": {"in": [...]}}): no pending list
+         * to save and restore */
+        if (c->sub->n == 1 && c->sub->conds[0].op != COND_REGEX &&
+            c->sub->conds[0].op != COND_NOT) {
+            return !rules__cond_eval(set, md, &c->sub->conds[0], r, pend, npend, st);
+        }
         return cond_not(set, md, c, r, pend, npend, st);
     }
     v = record_field_get(r, c->field);
@@ -231,17 +237,21 @@ int rules__when_match(const struct rule_set *set, const struct when *w, struct r
     struct rules_pending pend[MAX_PENDING_CAPS];
     size_t npend = 0;
 
-    if (bits != NULL && w->npre > 0 && !rules__bit(bits, w->id)) {
-        return 0;
-    }
-    for (size_t i = 0; i < w->n; i++) {
-        const struct cond *c = &w->conds[i];
-
-        if (bits != NULL && c->pre) {
-            continue; /* held: the bit says so */
-        }
-        if (!rules__cond_eval(set, set->md, c, r, pend, &npend, st)) {
+    if (bits != NULL) {
+        /* the bit says whether the conditions tested ahead held: only the rest are left */
+        if (w->npre > 0 && !rules__bit(bits, w->id)) {
             return 0;
+        }
+        for (size_t i = 0; i < w->nrest; i++) {
+            if (!rules__cond_eval(set, set->md, &w->conds[w->rest[i]], r, pend, &npend, st)) {
+                return 0;
+            }
+        }
+    } else {
+        for (size_t i = 0; i < w->n; i++) {
+            if (!rules__cond_eval(set, set->md, &w->conds[i], r, pend, &npend, st)) {
+                return 0;
+            }
         }
     }
     for (size_t i = 0; i < npend; i++) {

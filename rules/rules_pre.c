@@ -83,6 +83,9 @@ static void plan_when(struct rule_set *set, struct when *w, const unsigned char 
 
     w->id = set->nwhen++;
     w->npre = 0;
+    free(w->rest);
+    w->rest = xcalloc(w->n ? w->n : 1, sizeof(*w->rest));
+    w->nrest = 0;
     for (size_t i = 0; i < w->n; i++) {
         engine_literal |= w->conds[i].op != COND_REGEX && !pure(&w->conds[i], written);
     }
@@ -94,6 +97,7 @@ static void plan_when(struct rule_set *set, struct when *w, const unsigned char 
          * for the few records passing that test: ahead, it would run for all of them */
         c->pre = pure(c, written) && !(c->op == COND_REGEX && engine_literal);
         if (!c->pre) {
+            w->rest[w->nrest++] = (uint32_t)i;
             continue;
         }
         w->npre++;
