@@ -25,21 +25,19 @@ void sink__buf_free(struct sink__buf *b)
     b->len = b->cap = 0;
 }
 
+void sink__buf_grow(struct sink__buf *b, size_t n)
+{
+    while (b->len + n > b->cap) {
+        b->cap *= 2;
+    }
+    b->p = xrealloc(b->p, b->cap);
+}
+
 static void reserve(struct sink__buf *b, size_t n)
 {
     if (b->len + n > b->cap) {
-        while (b->len + n > b->cap) {
-            b->cap *= 2;
-        }
-        b->p = xrealloc(b->p, b->cap);
+        sink__buf_grow(b, n);
     }
-}
-
-void sink__buf_add(struct sink__buf *b, const char *s, size_t n)
-{
-    reserve(b, n);
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
 }
 
 /* 0: copy as is; 1: needs an escape; 2: byte >= 0x80, check UTF-8 when repairing. */

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct sink__buf {
     char *p; /* owned */
@@ -12,7 +13,17 @@ struct sink__buf {
 
 void sink__buf_init(struct sink__buf *b, size_t cap);
 void sink__buf_free(struct sink__buf *b);
-void sink__buf_add(struct sink__buf *b, const char *s, size_t n);
+void sink__buf_grow(struct sink__buf *b, size_t n); /* room for n more bytes */
+
+/* Inline: an alert is some 25 pieces, most of them short literals. */
+static inline void sink__buf_add(struct sink__buf *b, const char *s, size_t n)
+{
+    if (b->len + n > b->cap) {
+        sink__buf_grow(b, n);
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
 
 /*
  * Appends s[0..n) as a quoted JSON string: '"' and '\\' escaped, control bytes as \n, \t, … or
