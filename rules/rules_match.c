@@ -7,6 +7,7 @@
 
 #include "rules.h"
 #include "rules_int.h"
+#include "text.h"
 
 #define MAX_PENDING_CAPS 16
 
@@ -383,18 +384,6 @@ int rules__duration(const char *s, int64_t *ns_out)
 
 /* ---- templates ---------------------------------------------------------------------------- */
 
-static size_t put(char *buf, size_t cap, size_t o, const char *s, size_t n)
-{
-    if (o + 1 >= cap) {
-        return o;
-    }
-    if (n > cap - 1 - o) {
-        n = cap - 1 - o;
-    }
-    memcpy(buf + o, s, n);
-    return o + n;
-}
-
 size_t rules__tpl_render(const struct tpl *t, const struct record *r, const struct tpl_ctx *ctx,
                          char *buf, size_t cap)
 {
@@ -405,18 +394,13 @@ size_t rules__tpl_render(const struct tpl *t, const struct record *r, const stru
         const char *v = NULL;
 
         if (p->lit != NULL) {
-            o = put(buf, cap, o, p->lit, p->lit_len);
+            o = text_put(buf, cap, o, p->lit, p->lit_len);
             continue;
         }
         switch (p->field) {
-        case TPL_COUNT: {
-            char num[24];
-            int k = snprintf(num, sizeof(num), "%llu",
-                             (unsigned long long)(ctx ? ctx->count : 0));
-
-            o = put(buf, cap, o, num, (size_t)k);
+        case TPL_COUNT:
+            o = text_put_u64(buf, cap, o, ctx ? ctx->count : 0, 1);
             continue;
-        }
         case TPL_CLASS:
             v = ctx ? ctx->class_name : NULL;
             break;
@@ -435,11 +419,11 @@ size_t rules__tpl_render(const struct tpl *t, const struct record *r, const stru
         default: {
             struct slice sv = r ? record_field_get(r, p->field) : SLICE_NONE;
 
-            o = sv.p ? put(buf, cap, o, sv.p, sv.len) : put(buf, cap, o, "?", 1);
+            o = sv.p ? text_put(buf, cap, o, sv.p, sv.len) : text_put(buf, cap, o, "?", 1);
             continue;
         }
         }
-        o = v && *v ? put(buf, cap, o, v, strlen(v)) : put(buf, cap, o, "?", 1);
+        o = v && *v ? text_put(buf, cap, o, v, strlen(v)) : text_put(buf, cap, o, "?", 1);
     }
     buf[o] = '\0';
     return o;

@@ -12,6 +12,7 @@
 #include "arena.h"
 #include "hash.h"
 #include "rules_int.h"
+#include "text.h"
 #include "xmalloc.h"
 
 #define MAX_TRANSITIONS 48
@@ -338,11 +339,19 @@ static void format_duration(int64_t ns, char *buf, size_t cap)
         s = 0;
     }
     if (s >= 3600) {
-        snprintf(buf, cap, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+        size_t o = text_put_u64(buf, cap, 0, (uint64_t)(s / 3600), 1);
+
+        o = text_put(buf, cap, o, "h", 1);
+        o = text_put_u64(buf, cap, o, (uint64_t)(s / 60 % 60), 2);
+        text_put(buf, cap, o, "m", 1);
     } else if (s >= 60) {
-        snprintf(buf, cap, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+        size_t o = text_put_u64(buf, cap, 0, (uint64_t)(s / 60), 1);
+
+        o = text_put(buf, cap, o, "m", 1);
+        o = text_put_u64(buf, cap, o, (uint64_t)(s % 60), 2);
+        text_put(buf, cap, o, "s", 1);
     } else {
-        snprintf(buf, cap, "%llds", (long long)s);
+        text_put(buf, cap, text_put_u64(buf, cap, 0, (uint64_t)s, 1), "s", 1);
     }
 }
 
@@ -366,24 +375,24 @@ static void diagnose(const struct rollout *ro, enum rollout_status st, char *buf
 {
     const struct ro_failure *m = main_failure(ro);
     size_t o = 0;
-    int n;
 
     buf[0] = '\0';
     if (m != NULL) {
-        n = snprintf(buf, cap, "%s", m->summary);
-        o = n > 0 ? (size_t)n : 0;
+        o = text_puts(buf, cap, 0, m->summary);
         for (size_t i = 0; i < ro->nf && o + 1 < cap; i++) {
             if (&ro->fail[i] != m) {
-                n = snprintf(buf + o, cap - o, "%s%s x%llu", o ? "; also " : "", ro->fail[i].cls,
-                             (unsigned long long)ro->fail[i].count);
-                o += n > 0 ? (size_t)n : 0;
+                o = text_puts(buf, cap, o, o ? "; also " : "");
+                o = text_puts(buf, cap, o, ro->fail[i].cls);
+                o = text_put(buf, cap, o, " x", 2);
+                o = text_put_u64(buf, cap, o, ro->fail[i].count, 1);
             }
         }
     } else if (st == ROLLOUT_STUCK) {
-        snprintf(buf, cap, "no terminal status and no progress in the logs; no pod failure seen");
+        text_puts(buf, cap, 0, "no terminal status and no progress in the logs; no pod failure seen");
     } else if (st != ROLLOUT_SUCCEEDED && st != ROLLOUT_STARTED) {
-        snprintf(buf, cap, "status %s; no pod failure seen in the logs",
-                 ro->decider[0] ? ro->decider : "unknown");
+        o = text_puts(buf, cap, 0, "status ");
+        o = text_puts(buf, cap, o, ro->decider[0] ? ro->decider : "unknown");
+        text_puts(buf, cap, o, "; no pod failure seen in the logs");
     }
 }
 
@@ -419,7 +428,7 @@ static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, co
     r.service = m ? sl(m->service) : SLICE_NONE;
     r.kind = RECORD_ATOM;
     ev = m ? sl(m->evidence) : ro->nt ? sl(ro->transitions[ro->nt - 1]) : SLICE_NONE;
-    snprintf(name, sizeof(name), "%s", cls_name);
+    text_puts(name, sizeof(name), 0, cls_name);
     for (char *c = name; *c; c++) {
         *c = *c == '_' ? '-' : *c; /* rule names use dashes: rollout-failed */
     }
@@ -434,9 +443,10 @@ static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, co
     if (m != NULL && m->hint != NULL) {
         /* the failing class says what to fix; the rollout class says what happens next */
         char tail[2048];
+        size_t o = text_puts(hint, sizeof(hint), 0, m->hint);
 
         rules__tpl_render(&cls->hint, &r, &ctx, tail, sizeof(tail));
-        snprintf(hint, sizeof(hint), "%s %s", m->hint, tail);
+        text_puts(hint, sizeof(hint), text_put(hint, sizeof(hint), o, " ", 1), tail);
         sp.hint_text = hint;
     }
     ctx.diagnosis = diagnosis;
@@ -569,7 +579,7 @@ static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int 
 static void fail(struct rules_engine *eng, struct rollout *ro, const char *decider, int64_t at)
 {
     if (ro->decider[0] == '\0') {
-        snprintf(ro->decider, sizeof(ro->decider), "%s", decider);
+        text_puts(ro->decider, sizeof(ro->decider), 0, decider);
     }
     emit(eng, ro, ROLLOUT_FAILED, at);
 }
@@ -595,11 +605,8 @@ static void transcript_ok(struct rules_engine *eng, struct rollout *ro, int64_t 
 /* s into buf (NUL-terminated, cut to cap - 1 bytes); returns the length. */
 static size_t copy_cut(char *buf, size_t cap, struct slice s)
 {
-    size_t n = s.len < cap - 1 ? s.len : cap - 1;
-
-    memcpy(buf, s.p, n);
-    buf[n] = '\0';
-    return n;
+    buf[0] = '\0';
+    return text_put(buf, cap, 0, s.p, s.len);
 }
 
 /* "<from> => <to>" on the atom stream */
@@ -699,7 +706,7 @@ static void transcript(struct rules_engine *eng, struct rollout *ro, const struc
     if ((slice_eq(r->cli, "promoting") || slice_eq(r->cli, "release") ||
          slice_eq(r->cli, "rolling_back")) &&
         r->release.p != NULL) {
-        snprintf(rel, sizeof(rel), "%.*s", (int)r->release.len, r->release.p);
+        copy_cut(rel, sizeof(rel), r->release);
         if (ro->phase == RO_ACTIVE && !slice_eq(r->cli, "release") && ro->release == NULL) {
             set_release(ro, rel);
             current(eng->rollouts, ro->app, ro->release);
@@ -774,9 +781,14 @@ static void add_failure(struct rules_engine *eng, struct rollout *ro, const stru
         ctx.rule = rule ? rule->id : NULL;
         n = sum ? rules__tpl_render(sum, r, &ctx, text, sizeof(text)) : 0;
         /* and the line's own words: "statuscode: 404", "exec format error" */
-        snprintf(msg, sizeof(msg), "%.*s", (int)(r->message.len < 200 ? r->message.len : 200),
-                 r->message.p ? r->message.p : "");
-        snprintf(text + n, sizeof(text) - n, "%s%s%s", n ? " (" : "", msg, n ? ")" : "");
+        copy_cut(msg, r->message.len < 200 ? r->message.len + 1 : 201,
+                 r->message.p ? r->message : (struct slice){"", 0});
+        if (n > 0) {
+            n = text_puts(text, sizeof(text), n, " (");
+            text_put(text, sizeof(text), text_puts(text, sizeof(text), n, msg), ")", 1);
+        } else {
+            text_puts(text, sizeof(text), 0, msg);
+        }
         f->summary = arena_strndup(&ro->mem, text, strlen(text));
         if (hint != NULL) {
             rules__tpl_render(hint, r, &ctx, text, sizeof(text));
@@ -800,7 +812,7 @@ static void observe(struct rules_engine *eng, struct rollout *ro, const struct r
     if (r->class_name.p != NULL) {
         char name[64];
 
-        snprintf(name, sizeof(name), "%.*s", (int)r->class_name.len, r->class_name.p);
+        copy_cut(name, sizeof(name), r->class_name);
         add_failure(eng, ro, r, name, eng->class_rule);
         point(ro, r->ts_ns, pod_name(ro, r->pod), r->class_name.p, r->class_name.len, 1, r->line);
     } else if (r->event.p != NULL) {

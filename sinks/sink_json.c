@@ -120,6 +120,7 @@ static void json_str_list(struct sink__buf *b, const char *const *v, size_t n)
 void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev)
 {
     char num[64], tsbuf[48];
+    int64_t secs;
     size_t n;
     const char *t;
 
@@ -135,9 +136,12 @@ void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev)
     t = ts_of(ev->started_at, &n);
     LIT(b, "\",\"started_at\":\"");
     sink__buf_add(b, t, n);
-    snprintf(num, sizeof(num), "\",\"duration_s\":%lld",
-             (long long)((ev->at - ev->started_at) / 1000000000LL));
-    add_cstr(b, num);
+    LIT(b, "\",\"duration_s\":");
+    secs = (ev->at - ev->started_at) / 1000000000LL;
+    if (secs < 0) {
+        LIT(b, "-");
+    }
+    add_u64(b, (uint64_t)(secs < 0 ? -secs : secs), num);
     if (!ev->start_seen) {
         LIT(b, ",\"start_seen\":false");
     }
@@ -153,8 +157,8 @@ void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev)
             LIT(b, ",");
         }
         sink__json_str(b, ev->failures[i].class_name, strlen(ev->failures[i].class_name), 1);
-        snprintf(num, sizeof(num), ":%llu", (unsigned long long)ev->failures[i].count);
-        add_cstr(b, num);
+        LIT(b, ":");
+        add_u64(b, ev->failures[i].count, num);
     }
     LIT(b, "},\"evidence\":{");
     for (size_t i = 0; i < ev->nfailures; i++) {
