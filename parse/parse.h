@@ -22,6 +22,15 @@ struct parse_stats {
  * Parser state: the event time of the last timestamped line (inherited by lines that
  * have none) and counters. Plain memory; initialise with parse_init, no free needed.
  */
+/* The shape of a recent object name (parse_name.c): offsets into it, all below 64. */
+#define PARSE_NAME_MAX 48
+#define PARSE_NAME_MEMO_BITS 6
+struct parse_name_memo {
+    unsigned char len; /* 0: empty */
+    unsigned char kind, pod, rs, svc, rs_len, svc_off, svc_len;
+    char name[PARSE_NAME_MAX];
+};
+
 struct parser {
     int64_t last_ts_ns;
     int have_ts;
@@ -30,6 +39,7 @@ struct parser {
     size_t ts_len;
     int64_t ts_ns;
     struct parse_stats stats;
+    struct parse_name_memo names[1 << PARSE_NAME_MEMO_BITS];
 };
 
 void parse_init(struct parser *p);

@@ -74,7 +74,7 @@ static void strip_combined(struct record *out)
 }
 
 /* "system/..." streams: Kubernetes events, atom status and resource state. */
-static void system_stream(struct slice obj, struct record *out)
+static void system_stream(struct parser *p, struct slice obj, struct record *out)
 {
     out->kind = RECORD_K8S;
     strip_combined(out);
@@ -100,11 +100,12 @@ static void system_stream(struct slice obj, struct record *out)
         out->object = obj;
         return;
     }
-    parse_object_name(obj, out->message, out);
+    parse__object_name_memo(p, obj, out->message, out);
 }
 
 /* "service/<svc>/<pod>", "timer/<name>/<pod>", "process/<svc>/<pod>". */
-static void app_stream(const char *s, size_t n, size_t type_len, struct record *out)
+static void app_stream(struct parser *p, const char *s, size_t n, size_t type_len,
+                       struct record *out)
 {
     const char *svc = s + type_len + 1;
     size_t rest = n - type_len - 1;
@@ -120,7 +121,7 @@ static void app_stream(const char *s, size_t n, size_t type_len, struct record *
     if (slash + 1 < svc + rest) {
         struct slice pod = sl(slash + 1, rest - service.len - 1);
 
-        parse_object_name(pod, SLICE_NONE, out);
+        parse__object_name_memo(p, pod, SLICE_NONE, out);
         /* the stream names the pod outright; keep the derived replica set when it fits */
         if (out->object_kind != OBJECT_POD || type_len == 5 /* timer */) {
             out->replicaset = SLICE_NONE;
@@ -172,13 +173,13 @@ static int convox_line(struct parser *p, const char *s, size_t n, struct record 
         if (HAS(obj.p, obj.len, "k8s/") && obj.len > 4) {
             obj = sl(obj.p + 4, obj.len - 4);
         }
-        system_stream(obj, out);
+        system_stream(p, obj, out);
     } else if (HAS(stream, stream_len, "service/")) {
-        app_stream(stream, stream_len, 7, out);
+        app_stream(p, stream, stream_len, 7, out);
     } else if (HAS(stream, stream_len, "timer/")) {
-        app_stream(stream, stream_len, 5, out);
+        app_stream(p, stream, stream_len, 5, out);
     } else if (HAS(stream, stream_len, "process/")) {
-        app_stream(stream, stream_len, 7, out);
+        app_stream(p, stream, stream_len, 7, out);
     } else if (stream_len > 1 && stream[0] == '/') {
         out->kind = RECORD_APP;
     } else {

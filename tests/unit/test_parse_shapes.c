@@ -1038,6 +1038,68 @@ static void test_name_alphabets(void **state)
     }
 }
 
+/* Two records agree on what a name says (slices compared by where they point). */
+static void same_name_fields(const struct record *a, const struct record *b, const char *ctx)
+{
+    if (a->object_kind != b->object_kind || a->object.p != b->object.p ||
+        a->object.len != b->object.len || a->pod.p != b->pod.p || a->pod.len != b->pod.len ||
+        a->replicaset.p != b->replicaset.p || a->replicaset.len != b->replicaset.len ||
+        a->service.p != b->service.p || a->service.len != b->service.len) {
+        fail_msg("%s: the memoised shape differs from parse_object_name", ctx);
+    }
+}
+
+/*
+ * parse_line remembers the shapes of recent names. Every name case with every case's message,
+ * three rounds (the second and third find the memo), must give what parse_object_name gives:
+ * a <svc>-<5> name that a Deployment's message makes a deployment must not stick.
+ */
+static void test_name_memo_agrees(void **state)
+{
+    struct parser p;
+    char line[400];
+    size_t n = sizeof name_cases / sizeof name_cases[0];
+
+    (void)state;
+    parse_init(&p);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < n; i++) {
+            for (size_t k = 0; k < n; k += (round == 0 ? 1 : 3)) {
+                struct record r, want;
+                const char *name = name_cases[i].name;
+                int len = snprintf(line, sizeof line, "2026-03-18T14:30:51Z system/k8s/%s %s",
+                                   name, name_cases[k].msg);
+                const char *obj = line + strlen("2026-03-18T14:30:51Z system/k8s/");
+
+                if (len <= 0 || (size_t)len >= sizeof line) {
+                    continue;
+                }
+                parse_line(&p, NULL, line, (size_t)len, 0, &r);
+                if (r.object.p != obj) {
+                    continue; /* an atom, state or other stream: not a name lookup */
+                }
+                memset(&want, 0, sizeof want);
+                parse_object_name((struct slice){obj, strlen(name)},
+                                  (struct slice){r.message.p, r.message.len}, &want);
+                same_name_fields(&r, &want, name);
+            }
+        }
+    }
+    /* the same run pod name, first under a Deployment's message, then a pod's */
+    {
+        struct record r;
+        const char *a = "2026-03-18T14:30:51Z system/k8s/builder-xk2p9 Scaled up replica set x";
+        const char *b = "2026-03-18T14:30:52Z system/k8s/builder-xk2p9 Started container main";
+
+        parse_line(&p, NULL, a, strlen(a), 0, &r);
+        assert_int_equal(r.object_kind, OBJECT_DEPLOYMENT);
+        parse_line(&p, NULL, b, strlen(b), 0, &r);
+        assert_int_equal(r.object_kind, OBJECT_POD);
+        parse_line(&p, NULL, a, strlen(a), 0, &r);
+        assert_int_equal(r.object_kind, OBJECT_DEPLOYMENT);
+    }
+}
+
 /* The same names through parse_line on system/k8s/<name>. */
 static void test_object_names_in_lines(void **state)
 {
@@ -2331,6 +2393,7 @@ int main(void)
         cmocka_unit_test_teardown(test_nul_bytes, free_tracked),
         cmocka_unit_test_teardown(test_utf8_edges, free_tracked),
         cmocka_unit_test(test_name_alphabets),
+        cmocka_unit_test(test_name_memo_agrees),
         cmocka_unit_test(test_utf8_scan_every_offset),
         cmocka_unit_test_teardown(test_out_of_order_container_events, free_tracked),
         cmocka_unit_test_teardown(test_out_of_order_atom_statuses, free_tracked),
