@@ -111,6 +111,12 @@ static void test_structure_errors(void **state)
     expect_error("{\"rules\": [\n {\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"},\n"
                  " {\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"}]}",
                  3, 9, "already used at bad.json:2");
+    /* rule lines are counted on from the rule before: the fourth rule repeats the third's id */
+    expect_error("{\"rules\": [\n {\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"},\n\n"
+                 " {\"id\": \"b\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"},\n\n\n"
+                 " {\"id\": \"c\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"},\n\n"
+                 " {\"id\": \"c\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\"}]}",
+                 9, 9, "already used at bad.json:7");
     expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\",\n"
                  "   \"colour\": \"red\"}]}",
                  2, 4, "unknown key \"colour\" in a match rule");
