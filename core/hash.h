@@ -34,18 +34,24 @@ static inline uint64_t hash_fnv1a(const void *p, size_t n)
  */
 static inline uint64_t hash_mem(const void *p, size_t n)
 {
-    const unsigned char *s = p;
+    const unsigned char *s = p, *end = s + n;
     uint64_t h = 0x9e3779b97f4a7c15ULL ^ (n * 0xff51afd7ed558ccdULL);
-    uint64_t w;
+    uint64_t w = 0;
 
-    for (; n >= 8; s += 8, n -= 8) {
-        memcpy(&w, s, 8);
+    if (n < 8) {
+        for (size_t i = 0; i < n; i++) {
+            w |= (uint64_t)s[i] << (8 * i);
+        }
         h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
-        h ^= h >> 29;
-    }
-    if (n > 0) {
-        w = 0;
-        memcpy(&w, s, n);
+    } else {
+        for (; end - s > 8; s += 8) {
+            memcpy(&w, s, 8);
+            h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
+            h ^= h >> 29;
+        }
+        /* the last 8 bytes, overlapping the step before: a copy of the tail's own length
+         * was a call to memcpy, half the cost of a short key */
+        memcpy(&w, end - 8, 8);
         h = (h ^ w) * 0xbf58476d1ce4e5b9ULL;
     }
     h ^= h >> 32;
