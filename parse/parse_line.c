@@ -109,7 +109,7 @@ static void app_stream(struct parser *p, const char *s, size_t n, size_t type_le
 {
     const char *svc = s + type_len + 1;
     size_t rest = n - type_len - 1;
-    const char *slash = memchr(svc, '/', rest);
+    const char *slash = parse__find(svc, rest, '/');
     struct slice service;
 
     out->kind = RECORD_APP;
@@ -136,7 +136,7 @@ static void app_stream(struct parser *p, const char *s, size_t n, size_t type_le
 /* parse_rfc3339, but a repeat of the previous line's timestamp text costs one compare. */
 static int cached_time(struct parser *p, const char *s, size_t n, int64_t *ns)
 {
-    if (n > 0 && n == p->ts_len && memcmp(s, p->ts_text, n) == 0) {
+    if (n > 0 && n == p->ts_len && parse__same(s, p->ts_text, n)) {
         *ns = p->ts_ns;
         return 0;
     }
@@ -154,7 +154,7 @@ static int cached_time(struct parser *p, const char *s, size_t n, int64_t *ns)
 /* "<TS> <stream> <message>": Convox's own prefix (convox-logs.md §2.1). */
 static int convox_line(struct parser *p, const char *s, size_t n, struct record *out)
 {
-    const char *sp = memchr(s, ' ', n);
+    const char *sp = parse__find(s, n, ' ');
     const char *stream, *sp2;
     size_t stream_len;
 
@@ -163,7 +163,7 @@ static int convox_line(struct parser *p, const char *s, size_t n, struct record 
     }
     out->ts_src = TS_OWN;
     stream = sp + 1;
-    sp2 = memchr(stream, ' ', n - (size_t)(stream - s));
+    sp2 = parse__find(stream, n - (size_t)(stream - s), ' ');
     stream_len = sp2 ? (size_t)(sp2 - stream) : n - (size_t)(stream - s);
     out->stream = sl(stream, stream_len);
     out->message = sp2 ? sl(sp2 + 1, n - (size_t)(sp2 + 1 - s)) : sl(stream + stream_len, 0);

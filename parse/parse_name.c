@@ -123,7 +123,7 @@ static struct name_shape shape_of(struct slice name, struct slice msg, int *msg_
     long d1, d2;
 
     *msg_used = 0;
-    if (s == NULL || n == 0 || memchr(s, '/', n) != NULL || memchr(s, ' ', n) != NULL) {
+    if (s == NULL || n == 0 || parse__find(s, n, '/') != NULL || parse__find(s, n, ' ') != NULL) {
         return sh;
     }
     if (n == 5 && memcmp(s, "state", 5) == 0) {

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "parse.h"
+#include "parse_int.h"
 #include "record.h"
 #include "utf8.h"
 
@@ -1097,6 +1098,40 @@ static void test_name_memo_agrees(void **state)
         assert_int_equal(r.object_kind, OBJECT_POD);
         parse_line(&p, NULL, a, strlen(a), 0, &r);
         assert_int_equal(r.object_kind, OBJECT_DEPLOYMENT);
+    }
+}
+
+/* The inline memchr and memcmp of the parser against libc's, at every length and place. */
+static void test_find_and_same_agree_with_libc(void **state)
+{
+    char a[80], b[80];
+
+    (void)state;
+    for (size_t n = 0; n <= 70; n++) {
+        memset(a, 'x', sizeof a);
+        assert_ptr_equal(parse__find(a, n, ' '), memchr(a, ' ', n));
+        for (size_t at = 0; at < n; at++) {
+            memset(a, 'x', sizeof a);
+            a[at] = ' ';
+            if (at + 5 < n) {
+                a[at + 5] = ' '; /* the first of two */
+            }
+            a[n] = ' '; /* just past the end: must not be found */
+            if (parse__find(a, n, ' ') != memchr(a, ' ', n)) {
+                fail_msg("find: space at %zu of %zu", at, n);
+            }
+        }
+        for (size_t at = 0; at <= n && n <= 40; at++) {
+            memset(a, 'y', sizeof a);
+            memset(b, 'y', sizeof b);
+            if (at < n) {
+                b[at] = 'z';
+            }
+            b[n] = 'q'; /* just past the end: must not count */
+            if (parse__same(a, b, n) != (memcmp(a, b, n) == 0)) {
+                fail_msg("same: difference at %zu of %zu", at, n);
+            }
+        }
     }
 }
 
@@ -2393,6 +2428,7 @@ int main(void)
         cmocka_unit_test_teardown(test_nul_bytes, free_tracked),
         cmocka_unit_test_teardown(test_utf8_edges, free_tracked),
         cmocka_unit_test(test_name_alphabets),
+        cmocka_unit_test(test_find_and_same_agree_with_libc),
         cmocka_unit_test(test_name_memo_agrees),
         cmocka_unit_test(test_utf8_scan_every_offset),
         cmocka_unit_test_teardown(test_out_of_order_container_events, free_tracked),
