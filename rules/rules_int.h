@@ -220,8 +220,10 @@ struct rule_set {
      * What rules_pre_eval runs for a record, per kind, object kind and first byte (as in
      * dispatch): a flat program. First the bits that hold for any such record, [n, (word, low,
      * high) * n]; then for each rule with tests left: [rule index, nlists] and [list id, n,
-     * uid * n] for each of its lists. The bit set is nwhen list bits, then from word cand_word
-     * one bit per rule that may do anything for the record.
+     * quick, uid * n] for each of its lists. quick is 0, or (pos << 8 | byte) when one of the
+     * list's tests is a prefix of the message that has that byte at pos: a message without it
+     * fails the list before any test runs. The bit set is nwhen list bits, then from word
+     * cand_word one bit per rule that may do anything for the record.
      */
     uint32_t cand_word;
     uint32_t *pre_prog; /* owned */

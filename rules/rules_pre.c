@@ -137,6 +137,27 @@ static void set_bit(uint64_t *bits, uint32_t i)
 }
 
 /*
+ * A byte the message must have for w to hold: from a prefix (or equality) test on the message,
+ * its byte at the last place up to 7 (the first is what the program was chosen by). Most
+ * records reach ten or so rules that each want another start of the message: one byte read
+ * turns most of them away. 0: none.
+ */
+static uint32_t quick_check(const struct when *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct cond *c = &w->conds[i];
+
+        if (c->pre && c->field == FIELD_MESSAGE && c->nstrs == 1 && c->lens[0] >= 2 &&
+            (c->op == COND_PREFIX || c->op == COND_EQUALS)) {
+            size_t pos = c->lens[0] - 1 < 7 ? c->lens[0] - 1 : 7;
+
+            return (uint32_t)(pos << 8 | (unsigned char)c->strs[0][pos]);
+        }
+    }
+    return 0;
+}
+
+/*
  * A list of the rule into the program for records of kind and okind. Returns -1 if its kind
  * tests fail for them (it cannot hold), 0 if the engine must test it all (no bit), 1 if it
  * holds whatever the record says (its bit goes to always), 2 if the program tests it.
@@ -161,6 +182,7 @@ static int prog_when(struct rule_set *set, const struct when *w, int kind, int o
     }
     prog_push(set, w->id);
     prog_push(set, n);
+    prog_push(set, quick_check(w));
     for (size_t i = 0; i < w->n; i++) {
         if (w->conds[i].pre && w->conds[i].op != COND_MASK) {
             prog_push(set, w->conds[i].uid);
@@ -334,6 +356,8 @@ void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bit
     const uint32_t *p, *end;
     uint32_t *memo = pre->memo;
     uint32_t cur;
+    const char *mp;
+    size_t mlen;
     unsigned b;
     size_t npend = 0;
 
@@ -345,6 +369,8 @@ void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bit
     cur = pre->cur << 1;
     /* the engine's own dispatch: the same rules see the same record there */
     b = r->message.p != NULL && r->message.len > 0 ? (unsigned char)r->message.p[0] : 256;
+    mp = r->message.p;
+    mlen = r->message.p != NULL ? r->message.len : 0;
     p = set->pre_prog + set->pre_off[r->kind][r->object_kind][b];
     end = p + set->pre_len[r->kind][r->object_kind][b];
     for (uint32_t n = *p++; n > 0; n--, p += 3) {
@@ -355,9 +381,13 @@ void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bit
 
         p += 2;
         while (nl-- > 0) {
-            uint32_t id = p[0], n = p[1], k;
+            uint32_t id = p[0], n = p[1], q = p[2], k;
 
-            p += 2;
+            p += 3;
+            if (q != 0 && !((q >> 8) < mlen && (unsigned char)mp[q >> 8] == (q & 0xFFu))) {
+                p += n; /* the message does not start as this list wants */
+                continue;
+            }
             for (k = 0; k < n; k++) {
                 uint32_t u = p[k];
 
