@@ -173,7 +173,8 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
                       const struct tpl_ctx *ctx)
 {
     char key[RULES_KEY_MAX];
-    size_t klen = rules__make_key(key, spec->name, spec->key, spec->nkey, r);
+    size_t klen =
+        rules__make_key(key, spec->name, strlen(spec->name), spec->key, spec->nkey, r);
     struct kv_entry *e = rules__kv_put(&al->table, key, klen, at);
     struct alert_state *st = e->val;
     const struct tpl *sum, *hint;
@@ -282,7 +283,7 @@ void rules__alert_resolve_key(struct alerts *al, const char *name, const int *ke
                               const struct record *r, int64_t at)
 {
     char k[RULES_KEY_MAX];
-    size_t klen = rules__make_key(k, name, key, nkey, r);
+    size_t klen = rules__make_key(k, name, strlen(name), key, nkey, r);
     struct kv_entry *e = rules__kv_get(&al->table, k, klen);
 
     if (e != NULL && ((struct alert_state *)e->val)->firing) {

@@ -113,7 +113,7 @@ static void expect_free(void *p)
 /* ---- keys -------------------------------------------------------------------------------- */
 
 /* The state-key prefix of rule number i ("r<i>"): cheaper than snprintf per record. */
-static void rule_tag(char out[24], size_t i)
+static void rule_tag(char out[23], size_t i)
 {
     char tmp[24];
     size_t n = 0, o = 0;
@@ -129,16 +129,12 @@ static void rule_tag(char out[24], size_t i)
     out[o] = '\0';
 }
 
-size_t rules__make_key(char *buf, const char *tag, const int *fields, size_t nf,
-                       const struct record *r)
+size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fields,
+                       size_t nf, const struct record *r)
 {
-    size_t o = 0;
+    size_t o = tag_len < RULES_KEY_MAX / 2 ? tag_len : RULES_KEY_MAX / 2;
 
-    /* byte by byte: tags are short ("r12"), and strlen and memcpy were two calls a record */
-    while (tag[o] != '\0' && o < RULES_KEY_MAX / 2) {
-        buf[o] = tag[o];
-        o++;
-    }
+    memcpy(buf, tag, o);
     for (size_t i = 0; i < nf && o + 2 < RULES_KEY_MAX; i++) {
         struct slice v = record_field_get(r, fields[i]);
 
@@ -242,7 +238,8 @@ static int recent_holds(struct rules_engine *eng, const struct rule *rule, size_
     size_t klen;
     struct kv_entry *e;
 
-    klen = rules__make_key(key, eng->tags[idx], rule->recent_key, rule->recent_nkey, r);
+    klen = rules__make_key(key, eng->tags[idx].s, eng->tags[idx].len, rule->recent_key,
+                           rule->recent_nkey, r);
     e = rules__kv_get(&eng->recent, key, klen);
     return e != NULL && r->ts_ns - e->touched <= rule->recent_within_ns;
 }
@@ -260,7 +257,8 @@ static void note_recent(struct rules_engine *eng, const struct record *r)
         if (!slice_eq(tag, rule->recent_tag)) {
             continue;
         }
-        klen = rules__make_key(key, eng->tags[i], rule->recent_key, rule->recent_nkey, r);
+        klen = rules__make_key(key, eng->tags[i].s, eng->tags[i].len, rule->recent_key,
+                               rule->recent_nkey, r);
         rules__kv_put(&eng->recent, key, klen, r->ts_ns);
     }
 }
@@ -346,7 +344,8 @@ static void eval_threshold(struct rules_engine *eng, const struct rule *rule, si
     if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
         return;
     }
-    klen = rules__make_key(key, eng->tags[idx], rule->key, rule->nkey, r);
+    klen = rules__make_key(key, eng->tags[idx].s, eng->tags[idx].len, rule->key, rule->nkey,
+                           r);
     e = rules__kv_put(&eng->threshold, key, klen, r->ts_ns);
     t = e->val;
     if (t == NULL) {
@@ -398,13 +397,13 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
                         struct record *r, const uint64_t *bits)
 {
     char key[RULES_KEY_MAX];
-    const char *tag = eng->tags[idx];
+    const struct rule_tag *tag = &eng->tags[idx];
     size_t klen;
     uint64_t h;
     struct kv_entry *e;
 
     if (rules__when_match(eng->set, &rule->then, r, &eng->stats, bits)) {
-        klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
+        klen = rules__make_key(key, tag->s, tag->len, rule->key, rule->nkey, r);
         h = rules__kv_hash(key, klen);
         if (eng->memo[idx].clock == eng->clock && eng->memo[idx].hash == h &&
             r->ts_ns <= eng->memo[idx].ts) {
@@ -439,7 +438,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
         return;
     }
     eng->memo[idx].clock = 0; /* an A changes what the next B finds: it must look */
-    klen = rules__make_key(key, tag, rule->key, rule->nkey, r);
+    klen = rules__make_key(key, tag->s, tag->len, rule->key, rule->nkey, r);
     h = rules__kv_hash(key, klen);
     e = rules__kv_get_h(&eng->early, key, klen, h);
     if (e != NULL && e->touched >= r->ts_ns - EXPECT_EARLY_NS) {
@@ -562,7 +561,8 @@ static void state_init(struct rules_engine *eng)
     eng->memo = xcalloc(eng->set->nrules + 1, sizeof(*eng->memo));
     eng->tags = xcalloc(eng->set->nrules + 1, sizeof(*eng->tags));
     for (size_t i = 0; i < eng->set->nrules; i++) {
-        rule_tag(eng->tags[i], i);
+        rule_tag(eng->tags[i].s, i);
+        eng->tags[i].len = (unsigned char)strlen(eng->tags[i].s);
     }
 }
 

@@ -446,13 +446,17 @@ struct rules_engine {
         int64_t ts; /* the newest time of that B */
     } *memo; /* owned */
     uint64_t clock; /* counts moves of the event clock from 1: a memo of an older one is stale */
-    char (*tags)[24]; /* owned, one per rule: "r<index>", the first part of its state keys */
+    struct rule_tag {
+        char s[23]; /* "r<index>", the first part of a rule's state keys */
+        unsigned char len;
+    } *tags; /* owned, one per rule */
 };
 
-/* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes). */
+/* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes); tag_len is
+ * strlen(tag). */
 #define RULES_KEY_MAX 2048
-size_t rules__make_key(char *buf, const char *tag, const int *fields, size_t nf,
-                       const struct record *r);
+size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fields,
+                       size_t nf, const struct record *r);
 
 struct rollouts *rules__rollouts_new(size_t cap);
 void rules__rollouts_free(struct rollouts *ro);
