@@ -190,6 +190,20 @@ static __attribute__((noinline)) int cond_strings(const struct cond *c, struct s
     }
 }
 
+/* Is v one of c's strings? An absent v is none. */
+static inline int in_list(const struct cond *c, struct slice v)
+{
+    if (v.p == NULL) {
+        return 0;
+    }
+    for (size_t i = 0; i < c->nstrs; i++) {
+        if (v.len == c->lens[i] && memcmp(v.p, c->strs[i], v.len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
                      const struct record *r, struct rules_pending *pend, size_t *npend,
                      struct rules_stats *st)
@@ -201,11 +215,15 @@ int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const str
         return (c->mask >> k) & 1u;
     }
     if (c->op == COND_NOT) {
-        /* one test that captures nothing ("event": {"not": {"in": [...]}}): no pending list
-         * to save and restore */
-        if (c->sub->n == 1 && c->sub->conds[0].op != COND_REGEX &&
-            c->sub->conds[0].op != COND_NOT) {
-            return !rules__cond_eval(set, md, &c->sub->conds[0], r, pend, npend, st);
+        const struct cond *only = c->sub->n == 1 ? &c->sub->conds[0] : NULL;
+
+        /* "event": {"not": {"in": [...]}}, an expect rule's usual B: tested here, no call */
+        if (only != NULL && (only->op == COND_IN || only->op == COND_EQUALS)) {
+            return !in_list(only, record_field_get(r, only->field));
+        }
+        /* one test that captures nothing: no pending list to save and restore */
+        if (only != NULL && only->op != COND_REGEX && only->op != COND_NOT) {
+            return !rules__cond_eval(set, md, only, r, pend, npend, st);
         }
         return cond_not(set, md, c, r, pend, npend, st);
     }
@@ -219,12 +237,7 @@ int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const str
     switch (c->op) {
     case COND_EQUALS:
     case COND_IN:
-        for (size_t i = 0; i < c->nstrs; i++) {
-            if (v.len == c->lens[i] && memcmp(v.p, c->strs[i], v.len) == 0) {
-                return 1;
-            }
-        }
-        return 0;
+        return in_list(c, v);
     case COND_REGEX:
         return cond_regex(set, md, c, v, pend, npend, st);
     default:
