@@ -509,6 +509,8 @@ static const char cond_rules[] =
                            "\"not\":{\"contains\":\"succeeded\"}}}")
     RULE("prefix-and-not-no", "{\"message\":{\"prefix\":\"Back-off\","
                               "\"not\":{\"contains\":\"myapp\"}}}")
+    RULE("not-in", "{\"service\":{\"not\":{\"in\":[\"api\",\"worker\"]}}}")
+    RULE("not-in-no", "{\"service\":{\"not\":{\"in\":[\"web\",\"api\"]}}}")
     RULE("kind", "{\"kind\":\"k8s\"}")
     RULE("kind-no", "{\"kind\":[\"app\",\"cli\"]}")
     RULE("okind", "{\"object_kind\":{\"in\":[\"replicaset\",\"pod\"]}}")
@@ -541,7 +543,7 @@ static void test_condition_operators(void **state)
     assert_string_equal(names_since(h, 0),
                         "eq eq-obj in prefix suffix contains regex regex-anchored glob-star "
                         "glob-qmark glob-range glob-neg glob-array present not prefix-and-not "
-                        "kind okind kind-not abs-present-false abs-not abs-not-present");
+                        "not-in kind okind kind-not abs-present-false abs-not abs-not-present");
     assert_int_equal(stats(h)->regex_errors + h->pre_stats.regex_errors, 0);
     h_free(h);
 
