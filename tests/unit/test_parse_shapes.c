@@ -1135,6 +1135,57 @@ static void test_find_and_same_agree_with_libc(void **state)
     }
 }
 
+/*
+ * A line's time is taken from the last line's when only its seconds differ: every line of a
+ * walk across minutes, hours, days and a leap second, forwards and back, against the full
+ * parse of its own text.
+ */
+static void test_time_from_the_last_line(void **state)
+{
+    static const char *const odd[] = {
+        "2026-12-31T23:59:60Z", "2026-12-31T23:59:59Z", "2026-12-31T23:59:5xZ",
+        "2026-12-31T23:59:61Z", "2026-12-31T23:59:07+00:00", "2026-12-31T23:59:07.5Z",
+    };
+    struct parser p;
+    char line[128];
+    int64_t t = 1798761000LL; /* 2026-12-31T23:10:00Z */
+    uint32_t seed = 99;
+
+    (void)state;
+    parse_init(&p);
+    for (int i = 0; i < 3000; i++) {
+        struct record r;
+        char ts[32];
+        int64_t want;
+        time_t tt;
+        struct tm tm;
+
+        seed = seed * 1103515245u + 12345u;
+        t += (int64_t)((seed >> 16) % 13) - 3; /* mostly forwards, now and then back */
+        tt = (time_t)t;
+        gmtime_r(&tt, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        if (i % 97 == 0) {
+            snprintf(ts, sizeof ts, "%s", odd[(i / 97) % 6]);
+        } else if (i % 97 == 1) {
+            /* the same minute as the odd one: a leap second's line must not be the base */
+            snprintf(ts, sizeof ts, "2026-12-31T23:59:%02uZ", (seed >> 8) % 60);
+        }
+        snprintf(line, sizeof line, "%s service/web/web-745f845dc-rzl2q GET / 200", ts);
+        parse_line(&p, NULL, line, strlen(line), 0, &r);
+        if (parse_rfc3339(ts, strlen(ts), &want) != 0) {
+            if (r.ts_src == TS_OWN) {
+                fail_msg("line %d: \"%s\" is no time, but the line got one", i, ts);
+            }
+            continue;
+        }
+        if (r.ts_src != TS_OWN || r.ts_ns != want) {
+            fail_msg("line %d: \"%s\": got %lld, want %lld", i, ts, (long long)r.ts_ns,
+                     (long long)want);
+        }
+    }
+}
+
 /* The same names through parse_line on system/k8s/<name>. */
 static void test_object_names_in_lines(void **state)
 {
@@ -2428,6 +2479,7 @@ int main(void)
         cmocka_unit_test_teardown(test_nul_bytes, free_tracked),
         cmocka_unit_test_teardown(test_utf8_edges, free_tracked),
         cmocka_unit_test(test_name_alphabets),
+        cmocka_unit_test(test_time_from_the_last_line),
         cmocka_unit_test(test_find_and_same_agree_with_libc),
         cmocka_unit_test(test_name_memo_agrees),
         cmocka_unit_test(test_utf8_scan_every_offset),
