@@ -95,9 +95,9 @@ struct rules_pending {
 };
 
 /*
- * The rarer operators, out of line: rules__cond_eval runs a million times a second, mostly
- * for a mask, a presence or an equality, and it saved and restored the registers these two
- * need on every call (a fifth of its time).
+ * The rarer operators, out of line: rules__cond_eval runs for most records several times,
+ * mostly for a mask, a presence or an equality, and its entry and exit saved and restored the
+ * registers that the regex and negation code needs on every call.
  */
 static __attribute__((noinline)) int cond_regex(const struct rule_set *set,
                                                 pcre2_match_data *md, const struct cond *c,
