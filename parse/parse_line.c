@@ -252,6 +252,39 @@ static size_t ci_time_prefix(const char *s, size_t n)
     return 0;
 }
 
+/*
+ * Clears a record's head (everything before the extras) with 16-byte stores: for these 312
+ * bytes the compiler chose rep stos, whose start-up cost on this hardware was a tenth of
+ * parsing a line.
+ */
+static void clear_head(struct record *out)
+{
+#if defined(__SSE2__)
+    char *o = (char *)out;
+    const __m128i z = _mm_setzero_si128();
+
+    /* written out: as a loop the compiler turned it back into rep stos */
+#define Z4(i)                                                                                  \
+    _mm_storeu_si128((__m128i *)(void *)(o + (i)), z);                                         \
+    _mm_storeu_si128((__m128i *)(void *)(o + (i) + 16), z);                                    \
+    _mm_storeu_si128((__m128i *)(void *)(o + (i) + 32), z);                                    \
+    _mm_storeu_si128((__m128i *)(void *)(o + (i) + 48), z)
+    _Static_assert(offsetof(struct record, extra) > 256 && offsetof(struct record, extra) <= 320,
+                   "clear_head clears 320 bytes at most, the last 16 overlapping");
+    Z4(0);
+    Z4(64);
+    Z4(128);
+    Z4(192);
+    _mm_storeu_si128((__m128i *)(void *)(o + 256), z);
+    _mm_storeu_si128((__m128i *)(void *)(o + 272), z);
+    _mm_storeu_si128((__m128i *)(void *)(o + 288), z);
+    _mm_storeu_si128((__m128i *)(void *)(o + offsetof(struct record, extra) - 16), z);
+#undef Z4
+#else
+    memset(out, 0, offsetof(struct record, extra));
+#endif
+}
+
 void parse_line(struct parser *p, const struct source *src, const char *line, size_t len,
                 unsigned line_flags, struct record *out)
 {
@@ -263,7 +296,7 @@ void parse_line(struct parser *p, const struct source *src, const char *line, si
         p->have_ts = 0; /* a new source: no time to inherit from another file */
     }
     /* not the extras: nextra = 0 says none is set, and clearing them was a third of a record */
-    memset(out, 0, offsetof(struct record, extra));
+    clear_head(out);
     out->src = src;
     if (len > 0 && line[len - 1] == '\r') {
         len--;
