@@ -7,6 +7,7 @@
 
 #include "rules.h"
 #include "rules_int.h"
+#include "text.h"
 #include "xmalloc.h"
 
 #define EXPECT_EARLY_NS (10LL * 1000000000LL) /* B up to this long before A still counts */
@@ -134,7 +135,7 @@ size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fi
 {
     size_t o = tag_len < RULES_KEY_MAX / 2 ? tag_len : RULES_KEY_MAX / 2;
 
-    memcpy(buf, tag, o);
+    text_copy(buf, tag, o);
     for (size_t i = 0; i < nf && o + 2 < RULES_KEY_MAX; i++) {
         struct slice v = record_field_get(r, fields[i]);
 
@@ -144,7 +145,7 @@ size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fi
         } else {
             size_t n = v.len < RULES_KEY_MAX - o - 1 ? v.len : RULES_KEY_MAX - o - 1;
 
-            memcpy(buf + o, v.p, n);
+            text_copy(buf + o, v.p, n);
             o += n;
         }
     }
