@@ -171,6 +171,23 @@ static int byte_commonness(unsigned char c)
  * the needle is compared. The second is the rarest at another offset, the farther from the
  * first the better (two neighbours are often one word).
  */
+/* Does needle i contain another needle of c (an equal one before it counts, after it not)? */
+static int contains_other(const struct cond *c, size_t i)
+{
+    for (size_t k = 0; k < c->nstrs; k++) {
+        if (k == i || c->lens[k] == 0 || c->lens[k] > c->lens[i] ||
+            (c->lens[k] == c->lens[i] && k > i)) {
+            continue;
+        }
+        for (size_t at = 0; at + c->lens[k] <= c->lens[i]; at++) {
+            if (memcmp(c->strs[i] + at, c->strs[k], c->lens[k]) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 void rules__contains_prepare(struct cond *c)
 {
     c->anchor = xcalloc(2 * (c->nstrs ? c->nstrs : 1), sizeof(*c->anchor));
@@ -203,6 +220,9 @@ void rules__contains_prepare(struct cond *c)
         for (size_t i = 0; i < c->nstrs && any != NULL; i++) {
             unsigned char k = c->lens[i] > 0 ? (unsigned char)c->strs[i][c->anchor[2 * i]] : 0;
 
+            if (contains_other(c, i)) {
+                continue; /* "OOMKilled" after "Killed": wherever it is, the other is too */
+            }
             if (c->lens[i] == 0) {
                 free(any); /* the empty needle is in every value: the plain way says so */
                 any = NULL;
