@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "sink_int.h"
 #include "utf8.h"
 #include "word.h"
@@ -13,9 +14,27 @@
 
 void sink__buf_init(struct sink__buf *b, size_t cap)
 {
+    memset(b, 0, sizeof(*b));
     b->p = xmalloc(cap);
-    b->len = 0;
     b->cap = cap;
+}
+
+const char *sink__buf_ts(struct sink__buf *b, int64_t ns, size_t *len)
+{
+    struct sink__ts *t;
+
+    for (int i = 0; i < 2; i++) {
+        if (b->ts[i].len > 0 && b->ts[i].ns == ns) {
+            *len = b->ts[i].len;
+            return b->ts[i].text;
+        }
+    }
+    t = &b->ts[b->ts_next];
+    b->ts_next ^= 1;
+    t->ns = ns;
+    t->len = clock_format_rfc3339(ns, t->text, sizeof(t->text));
+    *len = t->len;
+    return t->text;
 }
 
 void sink__buf_free(struct sink__buf *b)

@@ -6,10 +6,22 @@
 #include <stdint.h>
 #include <string.h>
 
+/* A time already formatted (sink__buf's cache: alerts in a row share their times). */
+struct sink__ts {
+    int64_t ns;
+    size_t len; /* 0: empty */
+    char text[40];
+};
+
 struct sink__buf {
     char *p; /* owned */
     size_t len, cap;
+    struct sink__ts ts[2]; /* the last two times formatted into it */
+    unsigned ts_next;      /* the entry the next new time replaces */
 };
+
+/* ns as RFC 3339 text, from b's cache or formatted into it; valid until the next call. */
+const char *sink__buf_ts(struct sink__buf *b, int64_t ns, size_t *len);
 
 void sink__buf_init(struct sink__buf *b, size_t cap);
 void sink__buf_free(struct sink__buf *b);

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "clock.h"
 #include "alert.h"
 #include "rollout.h"
 #include "sink_int.h"
@@ -27,13 +26,8 @@ static void add_u64(struct sink__buf *b, uint64_t v, char *tmp)
     sink__buf_add(b, tmp + 20 - n, n);
 }
 
-/* The event time ns as RFC 3339 text in a per-call buffer of the caller's frame. */
-#define ts_of(ns, lenp) (ts_fmt((ns), tsbuf, sizeof(tsbuf), (lenp)))
-static const char *ts_fmt(int64_t ns, char *buf, size_t cap, size_t *len)
-{
-    *len = clock_format_rfc3339(ns, buf, cap);
-    return buf;
-}
+/* The event time ns as RFC 3339 text: the buffer's cache (start and end repeat). */
+#define ts_of(ns, lenp) sink__buf_ts(b, (ns), (lenp))
 
 static void json_slice_or_null(struct sink__buf *b, struct slice v)
 {
@@ -55,7 +49,7 @@ void sink__json_cstr_or_null(struct sink__buf *b, const char *v)
 
 void sink__alert_json(struct sink__buf *b, const struct alert *a)
 {
-    char num[32], tsbuf[48];
+    char num[32];
     size_t n;
     const char *t;
 
@@ -119,7 +113,7 @@ static void json_str_list(struct sink__buf *b, const char *const *v, size_t n)
 
 void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev)
 {
-    char num[64], tsbuf[48];
+    char num[64];
     int64_t secs;
     size_t n;
     const char *t;
