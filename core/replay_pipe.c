@@ -207,21 +207,24 @@ static void pack(struct batch *b, const struct record *r, const char *line, size
 {
     int ok = r->nextra == 0 && r->event.p == NULL && r->class_name.p == NULL &&
              r->app.len < UINT32_MAX && r->cli.len < UINT32_MAX;
+    size_t bad = 0;
 
-    for (int k = 0; k < PK_N && ok; k++) {
+    for (int k = 0; k < PK_N; k++) {
         const struct slice *s = (const struct slice *)(const void *)((const char *)r + pk_slot[k]);
 
         if (s->p == NULL) {
             pk->off[k] = PK_NONE;
             pk->len[k] = 0;
-        } else if (s->p >= line && s->p <= line + len && s->len <= (size_t)(line + len - s->p)) {
-            pk->off[k] = (uint32_t)(at + (size_t)(s->p - line));
-            pk->len[k] = (uint32_t)s->len;
         } else {
-            ok = 0;
+            /* within the line, or the record goes whole (d wraps when s->p is before it) */
+            size_t d = (size_t)((uintptr_t)s->p - (uintptr_t)line);
+
+            bad |= (size_t)(d > len) | (size_t)(s->len > len - d);
+            pk->off[k] = (uint32_t)(at + d);
+            pk->len[k] = (uint32_t)s->len;
         }
     }
-    if (!ok) {
+    if (!ok || bad) {
         struct record *w;
 
         if (b->nwholes == b->wholes_cap) {
