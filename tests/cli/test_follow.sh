@@ -21,6 +21,15 @@ wait_count() { # wait_count N OUT...: until N numbered lines came out (20 s at m
     done
     return 1
 }
+wait_open() { # wait_open PID FILE: until the process has FILE open (20 s at most)
+    # A file that exists at start is followed from its end: lines written before rollwatch
+    # opened it are not for it to see. A fixed sleep lost that race under loaded sanitizer runs.
+    for _ in $(seq 400); do
+        ls -l "/proc/$1/fd" 2>/dev/null | grep -qF -- "$2" && return 0
+        sleep 0.05
+    done
+    return 1
+}
 check_once() { # check_once WHAT N OUT...: lines 1..N each exactly once
     local what=$1 n=$2
     shift 2
@@ -37,9 +46,10 @@ check_once() { # check_once WHAT N OUT...: lines 1..N each exactly once
 # --- 11,000 lines through rename, copytruncate, delete + re-create and a swap
 D="$TMP/rot"
 mkdir -p "$D"
+: >"$D/app.log" # empty: its end is its start, however late rollwatch opens it
 "$RW" run "${R[@]}" "$D/app.log" >"$TMP/rot.out" 2>"$TMP/rot.err" &
 PIDS+=($!)
-sleep 0.3
+wait_open $! "$D/app.log" || fail "rotation: app.log never opened"
 n=0
 write() { # write COUNT: the next COUNT numbered lines
     local end=$((n + $1))
@@ -87,7 +97,7 @@ echo "seq 0 existing, before start" >"$G/a.log"
 "$RW" run "${R[@]}" "$G/*.log" >"$TMP/glob.out" 2>"$TMP/glob.err" &
 gpid=$!
 PIDS+=($gpid)
-sleep 0.3
+wait_open $gpid "$G/a.log" || fail "glob: a.log never opened"
 # a keeps growing (1 MB every 50 ms for 2 s) while b gets its one line
 (for _ in $(seq 40); do head -c 1000000 /dev/zero | tr '\0' 'x' | fold -w 199; sleep 0.05; done >>"$G/a.log") &
 writer=$!
@@ -113,7 +123,7 @@ D="$S"
 "$RW" run "${R[@]}" --state-dir "$S/state" "$S/app.log" >"$TMP/r1.out" 2>/dev/null &
 p1=$!
 PIDS+=($p1)
-sleep 0.3
+wait_open $p1 "$S/app.log" || fail "resume: app.log never opened"
 write 300
 wait_count 300 "$TMP/r1.out"
 kill -TERM $p1
@@ -157,7 +167,7 @@ printf 'seq 1 old\n' >"$TMP/t.log"
 "$RW" run "${R[@]}" "$TMP/t.log" >"$TMP/t1.out" 2>/dev/null &
 t1=$!
 PIDS+=($t1)
-sleep 0.3
+wait_open $t1 "$TMP/t.log" || fail "tail -F start: t.log never opened"
 printf 'seq 2 new\n' >>"$TMP/t.log"
 wait_count 1 "$TMP/t1.out"
 kill -TERM $t1
