@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "sink_int.h"
 #include "sinks.h"
 #include "xmalloc.h"
@@ -13,10 +12,7 @@ struct sink_stdout {
     FILE *out; /* borrowed */
     enum sink_format fmt;
     int color;
-    struct sink__buf buf;
-    int64_t ts_cached; /* lines arrive many per second: format each distinct time once */
-    char ts_text[48];
-    size_t ts_len;
+    struct sink__buf buf; /* its time cache too: lines arrive many per second */
     int failed;
 };
 
@@ -67,12 +63,7 @@ static void add_cstr(struct sink__buf *b, const char *s)
 
 static const char *ts_text(struct sink_stdout *s, int64_t ns, size_t *len)
 {
-    if (s->ts_len == 0 || ns != s->ts_cached) {
-        s->ts_len = clock_format_rfc3339(ns, s->ts_text, sizeof(s->ts_text));
-        s->ts_cached = ns;
-    }
-    *len = s->ts_len;
-    return s->ts_text;
+    return sink__buf_ts(&s->buf, ns, len);
 }
 
 static int maybe_flush(struct sink_stdout *s)
