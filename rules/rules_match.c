@@ -221,10 +221,6 @@ int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const str
         if (only != NULL && (only->op == COND_IN || only->op == COND_EQUALS)) {
             return !in_list(only, record_field_get(r, only->field));
         }
-        /* one test that captures nothing: no pending list to save and restore */
-        if (only != NULL && only->op != COND_REGEX && only->op != COND_NOT) {
-            return !rules__cond_eval(set, md, only, r, pend, npend, st);
-        }
         return cond_not(set, md, c, r, pend, npend, st);
     }
     v = record_field_get(r, c->field);
