@@ -166,11 +166,6 @@ static int byte_commonness(unsigned char c)
     return 1;
 }
 
-/*
- * For each "contains" needle, its two rarest bytes: a candidate place must have both before
- * the needle is compared. The second is the rarest at another offset, the farther from the
- * first the better (two neighbours are often one word).
- */
 /* Does needle i contain another needle of c (an equal one before it counts, after it not)? */
 static int contains_other(const struct cond *c, size_t i)
 {
@@ -188,6 +183,11 @@ static int contains_other(const struct cond *c, size_t i)
     return 0;
 }
 
+/*
+ * For each "contains" needle, its two rarest bytes: a candidate place must have both before
+ * the needle is compared. The second is the rarest at another offset, the farther from the
+ * first the better (two neighbours are often one word).
+ */
 void rules__contains_prepare(struct cond *c)
 {
     c->anchor = xcalloc(2 * (c->nstrs ? c->nstrs : 1), sizeof(*c->anchor));
