@@ -114,7 +114,7 @@ static void expect_free(void *p)
 /* ---- keys -------------------------------------------------------------------------------- */
 
 /* The state-key prefix of rule number i ("r<i>"): cheaper than snprintf per record. */
-static void rule_tag(char out[23], size_t i)
+static size_t rule_tag(char out[23], size_t i)
 {
     char tmp[24];
     size_t n = 0, o = 0;
@@ -128,6 +128,7 @@ static void rule_tag(char out[23], size_t i)
         out[o++] = tmp[--n];
     }
     out[o] = '\0';
+    return o;
 }
 
 size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fields,
@@ -562,8 +563,7 @@ static void state_init(struct rules_engine *eng)
     eng->memo = xcalloc(eng->set->nrules + 1, sizeof(*eng->memo));
     eng->tags = xcalloc(eng->set->nrules + 1, sizeof(*eng->tags));
     for (size_t i = 0; i < eng->set->nrules; i++) {
-        rule_tag(eng->tags[i].s, i);
-        eng->tags[i].len = (unsigned char)strlen(eng->tags[i].s);
+        eng->tags[i].len = (unsigned char)rule_tag(eng->tags[i].s, i);
     }
 }
 

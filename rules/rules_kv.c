@@ -125,7 +125,7 @@ struct kv_entry *rules__kv_put_h(struct kv *kv, const char *key, size_t len, uin
         }
         /* the key right after the entry: one allocation, and the compare in find() reads the
          * cache line the entry is on. Not calloc: every field is set here or by lru_push_front,
-         * and clearing the key's bytes too was a third of a new entry's cost. */
+         * and clearing the key's bytes too was wasted. */
         e = xmalloc(sizeof(*e) + len + 1);
         e->key = (char *)(e + 1);
         memcpy(e->key, key, len);
