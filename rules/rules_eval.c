@@ -113,22 +113,10 @@ static void expect_free(void *p)
 
 /* ---- keys -------------------------------------------------------------------------------- */
 
-/* The state-key prefix of rule number i ("r<i>"): cheaper than snprintf per record. */
+/* The state-key prefix of rule number i ("r<i>"), made once per rule set; returns its length. */
 static size_t rule_tag(char out[23], size_t i)
 {
-    char tmp[24];
-    size_t n = 0, o = 0;
-
-    do {
-        tmp[n++] = (char)('0' + i % 10);
-        i /= 10;
-    } while (i > 0);
-    out[o++] = 'r';
-    while (n > 0) {
-        out[o++] = tmp[--n];
-    }
-    out[o] = '\0';
-    return o;
+    return text_put_u64(out, 23, text_put(out, 23, 0, "r", 1), i, 1);
 }
 
 size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fields,
