@@ -5,6 +5,7 @@
 #include "alert.h"
 #include "rollout.h"
 #include "sink_int.h"
+#include "text.h"
 
 /* "" lit: only a string literal compiles here (sizeof of a pointer would copy garbage) */
 #define LIT(b, lit) sink__buf_add((b), "" lit, sizeof(lit) - 1)
@@ -17,13 +18,7 @@ static void add_cstr(struct sink__buf *b, const char *s)
 /* v in decimal; tmp: at least 21 bytes of the caller's. */
 static void add_u64(struct sink__buf *b, uint64_t v, char *tmp)
 {
-    size_t n = 0;
-
-    do {
-        tmp[20 - ++n] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    sink__buf_add(b, tmp + 20 - n, n);
+    sink__buf_add(b, tmp, text_put_u64(tmp, 21, 0, v, 1));
 }
 
 /* The event time ns as RFC 3339 text: the buffer's cache (start and end repeat). */
