@@ -90,6 +90,16 @@ expect_eq "big replay: exit" 0 $?
 "$RW" run --rules "$SRC/rules.d" --app myapp --records <"$TMP/big.log" >"$TMP/big.run" \
     2>"$TMP/big.run.err"
 cmp -s "$TMP/big.replay" "$TMP/big.run" && pass || fail "replay and run differ on $(wc -l <"$TMP/big.log") lines"
+# replay's alerts are formatted and written by the reader thread: the same bytes, in each format
+for fmt in json text; do
+    "$RW" replay --rules "$SRC/rules.d" --app myapp -q --output $fmt "$TMP/big.log" >"$TMP/big.r.$fmt"
+    "$RW" run --rules "$SRC/rules.d" --app myapp -q --output $fmt <"$TMP/big.log" >"$TMP/big.s.$fmt"
+    [ -s "$TMP/big.r.$fmt" ] && cmp -s "$TMP/big.r.$fmt" "$TMP/big.s.$fmt" && pass \
+        || fail "replay and run differ, --output $fmt"
+done
+"$RW" replay --rules "$SRC/rules.d" --app myapp -q "$TMP/big.log" >/dev/full 2>"$TMP/full.err"
+expect_eq "stdout full: exit" 1 $?
+grep -q 'writing to stdout failed' "$TMP/full.err" && pass || fail "stdout full: $(cat "$TMP/full.err")"
 expect_eq "big replay: every line a record" "$(wc -l <"$TMP/big.log")" \
     "$(jq -c 'select(.type == "record")' "$TMP/big.replay" | wc -l)"
 grep -o '^rollwatch: [0-9]* lines' "$TMP/big.replay.err" >"$TMP/c1"
