@@ -80,7 +80,6 @@ struct pipeline {
     struct parser parser;
     struct rules_engine *engine;
     struct sink_stdout *out;
-    struct sink_stdout *out_reader; /* replay: writes what out defers, on the reader thread */
     struct ingest *in;            /* stdin and replay's files, read to their end; may be NULL */
     struct ingest_follow *follow; /* run's files, followed; may be NULL */
     struct ingest_exec *exec;     /* --exec; may be NULL */
@@ -218,34 +217,6 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
 
     parse_line(&p->parser, src, line, len, flags, &rec);
     on_record_pre(p, &rec, NULL, NULL);
-}
-
-/*
- * Replay: the reader thread formats the alerts and writes stdout (sink_stdout_defer). Until
- * out_end, out_reader is the reader's alone.
- */
-static void out_take(void *arg, struct bytes *out)
-{
-    struct pipeline *p = arg;
-
-    sink_stdout_take(p->out, out);
-}
-
-static void out_write(void *arg, struct bytes *in)
-{
-    struct pipeline *p = arg;
-
-    sink_stdout_put(p->out_reader, in); /* a failure stays in out_reader, for out_end */
-}
-
-static void out_end(void *arg)
-{
-    struct pipeline *p = arg;
-
-    sink_stdout_defer(p->out, 0);
-    if (sink_stdout_flush(p->out_reader) != 0) {
-        p->write_failed = 1;
-    }
 }
 
 /* After each turn of the loop: what was produced goes out now, not when the buffer fills. */
@@ -818,11 +789,6 @@ int cmd_run(int argc, char **argv, int replay)
             p.pipe = replay_pipe_new(&p.loop, iopts.max_line, &p.replay_ps,
                                      rules_engine_set(p.engine), on_record_pre, on_ingest_done,
                                      &p);
-            if (fmt != SINK_FORMAT_NONE) {
-                p.out_reader = sink_stdout_new(stdout, fmt, fmt == SINK_FORMAT_TEXT && isatty(1));
-                sink_stdout_defer(p.out, 1);
-                replay_pipe_output(p.pipe, out_take, out_write, out_end, &p);
-            }
         } else {
             struct ingest_follow_opts fo = {0};
 
@@ -952,7 +918,6 @@ int cmd_run(int argc, char **argv, int replay)
         summary(&p);
     }
     sink_stdout_free(p.out);
-    sink_stdout_free(p.out_reader);
     rules_engine_free(p.engine);
     if (p.metrics.m) {
         wire_metrics_free(&p.metrics);

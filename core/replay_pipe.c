@@ -71,7 +71,6 @@ struct batch {
     struct parse_stats ps;        /* the worker's parse counts after this batch */
     struct ingest_merge_stats ms; /* byte counts (want_progress, and the last batch) */
     int last;                     /* nothing follows */
-    struct bytes out; /* owned: the output made with it, for the worker to write (out_write) */
     struct batch *next;
 };
 
@@ -104,16 +103,12 @@ struct replay_pipe {
     int pre_next;
     uv_thread_t thread;
     struct batch *cur; /* being filled */
-    /* output: set up before start, then read by both; out_take NULL once the main loop writes */
-    replay_out_cb out_take, out_write;
-    void (*out_end)(void *arg);
-    void *out_arg;
     int want_progress;
     /* shared, under mu */
     uv_mutex_t mu;
     uv_cond_t cv;                     /* a batch came back, or stop */
     struct batch *full_head, *full_tail; /* queued for the main loop, in order */
-    struct batch *free_head, *free_tail; /* in the order they came back: their output's order */
+    struct batch *free_list;
     size_t nfree;
     int worker_waits; /* in take_free, until REFILL batches are free */
     int main_waits;   /* the main loop found no batch: the next one must wake it */
@@ -131,19 +126,16 @@ static struct batch *take_free(struct replay_pipe *rp)
     struct rule_set *next;
 
     uv_mutex_lock(&rp->mu);
-    if (rp->free_head == NULL) {
+    if (rp->free_list == NULL) {
         rp->worker_waits = 1;
         while (rp->nfree < REFILL && !rp->stop) {
             uv_cond_wait(&rp->cv, &rp->mu);
         }
         rp->worker_waits = 0;
     }
-    b = rp->stop ? NULL : rp->free_head;
+    b = rp->stop ? NULL : rp->free_list;
     if (b != NULL) {
-        rp->free_head = b->next;
-        if (rp->free_head == NULL) {
-            rp->free_tail = NULL;
-        }
+        rp->free_list = b->next;
         rp->nfree--;
     }
     next = rp->next_set;
@@ -154,10 +146,6 @@ static struct batch *take_free(struct replay_pipe *rp)
         rules_pre_free(rp->pre);
         rp->pre = rules_pre_new(next);
         rules_set_free(next);
-    }
-    if (b != NULL && b->out.len > 0) {
-        rp->out_write(rp->out_arg, &b->out); /* the batches come in the order they went back */
-        b->out.len = 0;
     }
     if (b != NULL) {
         b->set = rp->pre_next ? rules_set_ref(rules_pre_set(rp->pre)) : NULL;
@@ -408,47 +396,14 @@ static void give_back(struct replay_pipe *rp, struct batch *b)
     b->nwholes = 0;
     rules_set_free(b->set);
     b->set = NULL;
-    if (rp->out_take != NULL) {
-        rp->out_take(rp->out_arg, &b->out);
-    }
-    b->next = NULL;
     uv_mutex_lock(&rp->mu);
-    if (rp->free_tail != NULL) {
-        rp->free_tail->next = b;
-    } else {
-        rp->free_head = b;
-    }
-    rp->free_tail = b;
+    b->next = rp->free_list;
+    rp->free_list = b;
     rp->nfree++;
     if (rp->worker_waits && rp->nfree >= REFILL) {
         uv_cond_signal(&rp->cv);
     }
     uv_mutex_unlock(&rp->mu);
-}
-
-/*
- * The worker takes no batch any more (it queued the last one, or it was joined): the output
- * still in the batches, then what the main loop holds, is written here, and from now on the
- * main loop writes for itself.
- */
-static void output_end(struct replay_pipe *rp)
-{
-    struct bytes rest = {0};
-
-    if (rp->out_take == NULL) {
-        return;
-    }
-    for (struct batch *b = rp->free_head; b != NULL; b = b->next) {
-        if (b->out.len > 0) {
-            rp->out_write(rp->out_arg, &b->out);
-            b->out.len = 0;
-        }
-    }
-    rp->out_take(rp->out_arg, &rest);
-    rp->out_write(rp->out_arg, &rest);
-    rp->out_take = NULL;
-    rp->out_end(rp->out_arg);
-    free(rest.p); /* the buffer the main loop had; take gave it a new one */
 }
 
 static void on_work(uv_idle_t *h)
@@ -488,7 +443,6 @@ static void on_work(uv_idle_t *h)
     give_back(rp, b);
     if (last && !rp->closing) {
         rp->finished = 1;
-        output_end(rp); /* the worker queued the last batch: it takes no more */
         uv_idle_stop(&rp->work);
         if (rp->done != NULL) {
             rp->done(rp->arg);
@@ -531,10 +485,9 @@ struct replay_pipe *replay_pipe_new(uv_loop_t *loop, size_t max_line, struct par
     for (size_t i = 0; i < NBATCH; i++) {
         rp->store[i].cap = BATCH_BYTES;
         rp->store[i].bytes = xmalloc(BATCH_BYTES);
-        rp->store[i].next = i + 1 < NBATCH ? &rp->store[i + 1] : NULL;
+        rp->store[i].next = rp->free_list;
+        rp->free_list = &rp->store[i];
     }
-    rp->free_head = &rp->store[0];
-    rp->free_tail = &rp->store[NBATCH - 1];
     rp->nfree = NBATCH;
     rp->main_waits = 1; /* the loop has not looked yet */
     return rp;
@@ -546,15 +499,6 @@ void replay_pipe_set_rules(struct replay_pipe *rp, struct rule_set *set)
     rules_set_free(rp->next_set); /* one not yet taken up: the newer wins */
     rp->next_set = rules_set_ref(set);
     uv_mutex_unlock(&rp->mu);
-}
-
-void replay_pipe_output(struct replay_pipe *rp, replay_out_cb take, replay_out_cb write,
-                        void (*end)(void *arg), void *arg)
-{
-    rp->out_take = take;
-    rp->out_write = write;
-    rp->out_end = end;
-    rp->out_arg = arg;
 }
 
 void replay_pipe_regex_counts(const struct replay_pipe *rp, uint64_t *runs, uint64_t *errors)
@@ -594,7 +538,6 @@ static void on_closed(uv_handle_t *h)
         free(rp->store[i].bytes);
         free(rp->store[i].bits);
         free(rp->store[i].wholes);
-        free(rp->store[i].out.p);
         rules_set_free(rp->store[i].set);
     }
     free(rp->store);
@@ -618,8 +561,7 @@ void replay_pipe_close(struct replay_pipe *rp, struct ingest_merge_stats *final)
     if (rp->started) {
         uv_thread_join(&rp->thread);
     }
-    /* the worker is gone (or never ran): its loop and the output are ours now */
-    output_end(rp);
+    /* the worker is gone (or never ran): its loop is ours now, to close the merge on */
     worker_close_merge(rp);
     uv_run(&rp->wloop, UV_RUN_DEFAULT);
     if (uv_loop_close(&rp->wloop) != 0) {

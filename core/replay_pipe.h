@@ -9,7 +9,6 @@
 
 #include <uv.h>
 
-#include "bytes.h"
 #include "ingest.h"
 #include "parse.h"
 #include "record.h"
@@ -40,16 +39,6 @@ void replay_pipe_regex_counts(const struct replay_pipe *rp, uint64_t *runs, uint
 int replay_pipe_add(struct replay_pipe *rp, const char *path, const char *app);
 /* want_progress: keep byte counts for a progress bar (they cost a stat per batch). */
 void replay_pipe_start(struct replay_pipe *rp, int want_progress);
-/*
- * Output the reader thread writes, in order, so that formatting it leaves the main loop. take
- * runs on the main loop after each batch and moves what was produced into out (empty, its
- * memory reused); write runs on the reader before it refills that batch. Once the input ended
- * (before done) or the pipe closes, the main loop writes what is left itself, in order, and
- * calls end: from then on the main loop writes for itself. Before start; optional.
- */
-typedef void (*replay_out_cb)(void *arg, struct bytes *out);
-void replay_pipe_output(struct replay_pipe *rp, replay_out_cb take, replay_out_cb write,
-                        void (*end)(void *arg), void *arg);
 /* Byte and line counts as of the last batch (want_progress), and source errors. */
 struct ingest_merge_stats replay_pipe_merge_stats(struct replay_pipe *rp);
 /*

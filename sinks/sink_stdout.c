@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
 #include "sink_int.h"
 #include "sinks.h"
 #include "xmalloc.h"
@@ -15,24 +14,6 @@ struct sink_stdout {
     int color;
     struct sink__buf buf; /* its time cache too: lines arrive many per second */
     int failed;
-    int defer;     /* buf holds entries for sink_stdout_put (sink_stdout_defer) */
-    size_t raw_at; /* deferring: the offset of the open raw entry's head, or NO_RAW */
-};
-
-/* A deferred entry: a head, then len bytes (copied in and out: no alignment in the buffer). */
-struct defer_head {
-    size_t type, len;
-};
-enum { DEFER_RAW, DEFER_ALERT };
-#define NO_RAW SIZE_MAX
-
-/* An alert's copy: the struct (its pointers are rebuilt), then its strings, each with a NUL. */
-enum { FLAT_RULE, FLAT_CLASS, FLAT_SUMMARY, FLAT_HINT, /* C strings, then slices, in this order */
-       FLAT_APP, FLAT_SERVICE, FLAT_POD, FLAT_RELEASE, FLAT_EVIDENCE, FLAT_N = FLAT_EVIDENCE + ALERT_MAX_EVIDENCE };
-#define FLAT_NULL SIZE_MAX
-struct flat_alert {
-    struct alert a;
-    size_t len[FLAT_N]; /* FLAT_NULL: the pointer was NULL */
 };
 
 int sink_format_parse(const char *s, enum sink_format *out)
@@ -57,7 +38,6 @@ struct sink_stdout *sink_stdout_new(FILE *out, enum sink_format fmt, int color)
     s->fmt = fmt;
     s->color = color;
     sink__buf_init(&s->buf, SINK_FLUSH_AT * 2);
-    s->raw_at = NO_RAW;
     return s;
 }
 
@@ -88,9 +68,6 @@ static const char *ts_text(struct sink_stdout *s, int64_t ns, size_t *len)
 
 static int maybe_flush(struct sink_stdout *s)
 {
-    if (s->defer) {
-        return 0; /* the writer on the other side flushes */
-    }
     if (s->buf.len >= SINK_FLUSH_AT) {
         return sink_stdout_flush(s);
     }
@@ -197,182 +174,8 @@ static void record_text(struct sink_stdout *s, const struct record *r)
     LIT(b, "\n");
 }
 
-/* ---- deferring ---------------------------------------------------------------------------- */
-
-/* What is formatted next goes as bytes: into the open raw entry, or a new one. */
-static void raw_open(struct sink_stdout *s)
-{
-    if (s->defer && s->raw_at == NO_RAW) {
-        struct defer_head h = {DEFER_RAW, 0};
-
-        s->raw_at = s->buf.len;
-        sink__buf_add(&s->buf, (const char *)&h, sizeof(h));
-    }
-}
-
-/* The open raw entry ends here: its head gets its length. */
-static void raw_seal(struct sink_stdout *s)
-{
-    if (s->raw_at != NO_RAW) {
-        struct defer_head h = {DEFER_RAW, s->buf.len - s->raw_at - sizeof(h)};
-
-        memcpy(s->buf.p + s->raw_at, &h, sizeof(h));
-        s->raw_at = NO_RAW;
-    }
-}
-
-/* Puts (p, n) in the copy at *o with its NUL; the length for the flat alert's table. */
-static size_t flat_put(char **o, const char *p, size_t n)
-{
-    if (p == NULL) {
-        return FLAT_NULL;
-    }
-    memcpy(*o, p, n);
-    (*o)[n] = '\0';
-    *o += n + 1;
-    return n;
-}
-
-static void defer_alert(struct sink_stdout *s, const struct alert *a)
-{
-    struct sink__buf *b = &s->buf;
-    struct defer_head h = {DEFER_ALERT, sizeof(struct flat_alert)};
-    struct flat_alert f;
-    const char *str[FLAT_N];
-    size_t len[FLAT_N];
-    char *o;
-
-    str[FLAT_RULE] = a->rule;
-    str[FLAT_CLASS] = a->class_name;
-    str[FLAT_SUMMARY] = a->summary;
-    str[FLAT_HINT] = a->hint;
-    for (int k = FLAT_RULE; k < FLAT_APP; k++) {
-        len[k] = str[k] != NULL ? strlen(str[k]) : 0;
-    }
-    str[FLAT_APP] = a->app.p, len[FLAT_APP] = a->app.len;
-    str[FLAT_SERVICE] = a->service.p, len[FLAT_SERVICE] = a->service.len;
-    str[FLAT_POD] = a->pod.p, len[FLAT_POD] = a->pod.len;
-    str[FLAT_RELEASE] = a->release.p, len[FLAT_RELEASE] = a->release.len;
-    for (size_t i = 0; i < ALERT_MAX_EVIDENCE; i++) {
-        str[FLAT_EVIDENCE + i] = i < a->nevidence ? a->evidence[i].p : NULL;
-        len[FLAT_EVIDENCE + i] = i < a->nevidence ? a->evidence[i].len : 0;
-    }
-    for (int k = 0; k < FLAT_N; k++) {
-        h.len += str[k] != NULL ? len[k] + 1 : 0;
-    }
-    raw_seal(s);
-    /* one reservation, then plain copies: this runs on the main loop, the formatting not */
-    if (b->len + sizeof(h) + h.len > b->cap) {
-        sink__buf_grow(b, sizeof(h) + h.len);
-    }
-    o = b->p + b->len + sizeof(h) + sizeof(f);
-    f.a = *a;
-    for (int k = 0; k < FLAT_N; k++) {
-        f.len[k] = flat_put(&o, str[k], len[k]);
-    }
-    memcpy(b->p + b->len, &h, sizeof(h));
-    memcpy(b->p + b->len + sizeof(h), &f, sizeof(f));
-    b->len += sizeof(h) + h.len;
-}
-
-/* The next string of a flat alert at *p: NULL, or its bytes (NUL-terminated). */
-static const char *unflat(const char **p, size_t len)
-{
-    const char *s = *p;
-
-    if (len == FLAT_NULL) {
-        return NULL;
-    }
-    *p += len + 1;
-    return s;
-}
-
-static struct slice unflat_slice(const char **p, size_t len)
-{
-    const char *s = unflat(p, len);
-
-    return s != NULL ? (struct slice){s, len} : SLICE_NONE;
-}
-
-static void put_alert(struct sink_stdout *w, const char *p)
-{
-    struct flat_alert f;
-    struct alert *a = &f.a;
-
-    memcpy(&f, p, sizeof(f));
-    p += sizeof(f);
-    a->rule = unflat(&p, f.len[FLAT_RULE]);
-    a->class_name = unflat(&p, f.len[FLAT_CLASS]);
-    a->summary = unflat(&p, f.len[FLAT_SUMMARY]);
-    a->hint = unflat(&p, f.len[FLAT_HINT]);
-    a->app = unflat_slice(&p, f.len[FLAT_APP]);
-    a->service = unflat_slice(&p, f.len[FLAT_SERVICE]);
-    a->pod = unflat_slice(&p, f.len[FLAT_POD]);
-    a->release = unflat_slice(&p, f.len[FLAT_RELEASE]);
-    for (size_t i = 0; i < a->nevidence && i < ALERT_MAX_EVIDENCE; i++) {
-        a->evidence[i] = unflat_slice(&p, f.len[FLAT_EVIDENCE + i]);
-    }
-    sink_stdout_alert(w, a);
-}
-
-void sink_stdout_defer(struct sink_stdout *s, int on)
-{
-    if (s->fmt == SINK_FORMAT_NONE) {
-        return; /* nothing to write, nothing to move */
-    }
-    raw_seal(s);
-    if (!on && s->buf.len > 0) {
-        /* bytes of entries would be written as they are: a caller's mistake, not the user's */
-        log_at(LOG_ERROR, "sinks", "deferred output was not taken before deferring stopped");
-        abort();
-    }
-    s->defer = on;
-}
-
-void sink_stdout_take(struct sink_stdout *s, struct bytes *out)
-{
-    char *p = out->p;
-    size_t cap = out->cap;
-
-    raw_seal(s);
-    out->p = s->buf.p;
-    out->len = s->buf.len;
-    out->cap = s->buf.cap;
-    if (p == NULL) {
-        cap = SINK_FLUSH_AT;
-        p = xmalloc(cap);
-    }
-    s->buf.p = p;
-    s->buf.cap = cap;
-    s->buf.len = 0;
-}
-
-int sink_stdout_put(struct sink_stdout *w, struct bytes *in)
-{
-    size_t at = 0;
-
-    while (in->len - at >= sizeof(struct defer_head)) {
-        struct defer_head h;
-        const char *body = in->p + at + sizeof(h);
-
-        memcpy(&h, in->p + at, sizeof(h));
-        if (h.type == DEFER_ALERT) {
-            put_alert(w, body);
-        } else if (w->fmt != SINK_FORMAT_NONE) {
-            sink__buf_add(&w->buf, body, h.len);
-            maybe_flush(w);
-        }
-        at += sizeof(h) + h.len;
-    }
-    in->len = 0;
-    return w->failed ? -1 : 0;
-}
-
-/* ---- records, continued ---------------------------------------------------------------------- */
-
 int sink_stdout_record(struct sink_stdout *s, const struct record *r)
 {
-    raw_open(s);
     if (s->fmt == SINK_FORMAT_JSON) {
         record_json(s, r);
     } else if (s->fmt == SINK_FORMAT_TEXT) {
@@ -434,10 +237,6 @@ static void alert_text(struct sink_stdout *s, const struct alert *a)
 
 int sink_stdout_alert(struct sink_stdout *s, const struct alert *a)
 {
-    if (s->defer) {
-        defer_alert(s, a);
-        return 0;
-    }
     if (s->fmt == SINK_FORMAT_JSON) {
         sink__alert_json(&s->buf, a);
     } else if (s->fmt == SINK_FORMAT_TEXT) {
@@ -483,7 +282,6 @@ static void rollout_text(struct sink_stdout *s, const struct rollout_event *ev)
 
 int sink_stdout_rollout(struct sink_stdout *s, const struct rollout_event *ev)
 {
-    raw_open(s);
     if (s->fmt == SINK_FORMAT_JSON) {
         sink__rollout_json(&s->buf, ev);
     } else if (s->fmt == SINK_FORMAT_TEXT) {
@@ -495,7 +293,6 @@ int sink_stdout_rollout(struct sink_stdout *s, const struct rollout_event *ev)
 int sink_stdout_raw(struct sink_stdout *s, const char *text, size_t len)
 {
     if (s->fmt != SINK_FORMAT_NONE) {
-        raw_open(s);
         sink__buf_add(&s->buf, text, len);
     }
     return maybe_flush(s);
@@ -503,9 +300,6 @@ int sink_stdout_raw(struct sink_stdout *s, const char *text, size_t len)
 
 int sink_stdout_flush(struct sink_stdout *s)
 {
-    if (s->defer) {
-        return s->failed ? -1 : 0;
-    }
     if (s->buf.len > 0 && !s->failed) {
         if (fwrite(s->buf.p, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out) != 0) {
             s->failed = 1;

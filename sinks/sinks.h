@@ -5,7 +5,6 @@
 #include <stdio.h>
 
 #include "alert.h"
-#include "bytes.h"
 #include "rollout.h"
 #include "record.h"
 
@@ -38,21 +37,6 @@ int sink_stdout_flush(struct sink_stdout *s);
 
 /* Flushes and frees. sink_stdout_free(NULL) is a no-op. */
 void sink_stdout_free(struct sink_stdout *s);
-
-/*
- * Formatting alerts on another thread. Their JSON is most of what replay writes (long hints,
- * escaped byte by byte), and replay's reader thread has time to spare when the main loop is
- * the slower side. While s defers (on), it writes nothing: each alert goes into its buffer as
- * a copy, everything else as the bytes it would have written, in the order they came.
- * sink_stdout_take moves them into out (empty; its memory is reused), and sink_stdout_put on
- * another sink_stdout of the same format formats the copies and writes it all. Turning it off
- * needs an empty buffer: take first.
- */
-void sink_stdout_defer(struct sink_stdout *s, int on);
-void sink_stdout_take(struct sink_stdout *s, struct bytes *out);
-/* Writes what in holds through w, then empties in. Returns 0, or -1 if writing failed. */
-int sink_stdout_put(struct sink_stdout *w, struct bytes *in);
-
 
 /* Parses "json", "text" or "none". Returns 0, or -1. */
 int sink_format_parse(const char *s, enum sink_format *out);

@@ -224,117 +224,6 @@ static void test_inherited_and_truncated_marked(void **state)
     free(out);
 }
 
-/* Everything test_deferred_same_bytes writes, through s: alerts, records, a rollout, raw. */
-static void write_all(struct sink_stdout *s, struct sink_stdout *w, struct bytes *chunk, int step)
-{
-    static const char *const lines[] = {
-        "2026-03-18T14:30:51Z system/k8s/web-745f845dc-rzl2q Back-off restarting failed container",
-        "2026-03-18T14:30:52Z service/web/web-745f845dc-rzl2q {\"level\":\"error\",\"msg\":\"x\"}",
-        "2026-03-18T14:30:53Z system/k8s/atom/app Status: Updating => Running",
-    };
-    static const char ev_nul[] = "line with a NUL \0 and \xff\xfe bad UTF-8";
-    struct alert full = {0}, bare = {0};
-    struct rollout_event ro = {0};
-    struct parser p;
-    struct record r;
-    size_t k = 0;
-
-    full.status = ALERT_FIRING;
-    full.severity = SEVERITY_CRITICAL;
-    full.rule = "crash-loop";
-    full.class_name = "crash_loop";
-    full.app = (struct slice){"myapp", 5};
-    full.service = (struct slice){"web", 3};
-    full.pod = (struct slice){"web-745f845dc-rzl2q", 19};
-    full.release = (struct slice){"", 0}; /* present and empty: not null */
-    full.summary = "web: \"quoted\" and a\nnewline";
-    full.hint = "Run `convox logs -a myapp` \xe2\x80\x94 then look.\tTabbed.";
-    full.starts_at = 1773844251000000000LL;
-    full.count = 3;
-    full.nevidence = ALERT_MAX_EVIDENCE;
-    for (size_t i = 0; i < ALERT_MAX_EVIDENCE; i++) {
-        full.evidence[i] = (struct slice){lines[i % 3], strlen(lines[i % 3])};
-    }
-    full.evidence[1] = (struct slice){"", 0};
-    full.evidence[3] = (struct slice){ev_nul, sizeof(ev_nul) - 1};
-    memcpy(full.fingerprint, "0123456789abcdef", 17);
-    bare.status = ALERT_RESOLVED;
-    bare.severity = SEVERITY_INFO;
-    bare.rule = "pod-stuck";
-    bare.starts_at = 1773844251000000000LL;
-    bare.ends_at = 1773844311000000000LL;
-    bare.count = 1;
-    memcpy(bare.fingerprint, "fedcba9876543210", 17);
-    ro.status = ROLLOUT_FAILED;
-    ro.app = "myapp";
-    ro.release = "RABCDEFGHI";
-    ro.at = 1773844311000000000LL;
-    ro.started_at = 1773844251000000000LL;
-    ro.diagnosis = "web: crash loop";
-    parse_init(&p);
-    for (int round = 0; round < 3; round++) {
-        for (size_t i = 0; i < 3; i++) {
-            parse_line(&p, NULL, lines[i], strlen(lines[i]), 0, &r);
-            assert_int_equal(sink_stdout_record(s, &r), 0);
-            if (w != NULL && ++k % (size_t)step == 0) {
-                sink_stdout_take(s, chunk);
-                assert_int_equal(sink_stdout_put(w, chunk), 0);
-                assert_int_equal(chunk->len, 0);
-            }
-            assert_int_equal(sink_stdout_alert(s, i == 1 ? &bare : &full), 0);
-        }
-        assert_int_equal(sink_stdout_rollout(s, &ro), 0);
-        assert_int_equal(sink_stdout_raw(s, "{\"type\":\"metrics\"}\n", 20), 0);
-        assert_int_equal(sink_stdout_alert(s, &bare), 0);
-    }
-}
-
-/*
- * Deferred output (replay's reader formats the alerts) writes the same bytes as direct
- * output, whichever the format and wherever the output is cut into chunks; and the sink
- * writes for itself again once deferring stops.
- */
-static void test_deferred_same_bytes(void **state)
-{
-    static const enum sink_format fmts[] = {SINK_FORMAT_JSON, SINK_FORMAT_TEXT};
-    (void)state;
-
-    for (size_t fi = 0; fi < 2; fi++) {
-        for (int step = 1; step <= 10; step++) {
-            char *direct = NULL, *deferred = NULL;
-            size_t dlen = 0, flen = 0;
-            FILE *fd = open_memstream(&direct, &dlen), *ff = open_memstream(&deferred, &flen);
-            struct sink_stdout *d = sink_stdout_new(fd, fmts[fi], 0);
-            struct sink_stdout *s = sink_stdout_new(ff, fmts[fi], 0);
-            struct sink_stdout *w = sink_stdout_new(ff, fmts[fi], 0);
-            struct bytes chunk = {0};
-
-            write_all(d, NULL, NULL, step);
-            assert_int_equal(sink_stdout_raw(d, "after\n", 6), 0);
-            sink_stdout_free(d);
-            sink_stdout_defer(s, 1);
-            write_all(s, w, &chunk, step);
-            assert_int_equal(sink_stdout_flush(s), 0); /* deferring: writes nothing */
-            assert_int_equal(flen, 0);
-            sink_stdout_take(s, &chunk);
-            assert_int_equal(sink_stdout_put(w, &chunk), 0);
-            assert_int_equal(sink_stdout_flush(w), 0);
-            sink_stdout_defer(s, 0);
-            assert_int_equal(sink_stdout_raw(s, "after\n", 6), 0);
-            sink_stdout_free(s);
-            sink_stdout_free(w);
-            free(chunk.p);
-            fclose(fd);
-            fclose(ff);
-            assert_true(dlen > 1000);
-            assert_int_equal(flen, dlen);
-            assert_memory_equal(deferred, direct, dlen);
-            free(direct);
-            free(deferred);
-        }
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,7 +234,6 @@ int main(void)
         cmocka_unit_test(test_invalid_utf8_replaced),
         cmocka_unit_test(test_every_byte_at_every_offset),
         cmocka_unit_test(test_inherited_and_truncated_marked),
-        cmocka_unit_test(test_deferred_same_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
