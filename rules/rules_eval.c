@@ -383,6 +383,32 @@ static int same_fields(const int *a, size_t na, const int *b, size_t nb)
     return na == nb && memcmp(a, b, na * sizeof(*a)) == 0;
 }
 
+/*
+ * The key of an expect rule, as rules__make_key builds it, inline for the usual one field
+ * (the pod): app output builds one per line.
+ */
+static inline size_t expect_key(char *key, const struct rule_tag *tag, const struct rule *rule,
+                                const struct record *r)
+{
+    if (rule->nkey == 1 && tag->len <= 16) {
+        struct slice v = record_field_get(r, rule->key[0]);
+
+        if (v.p != NULL && v.len + tag->len + 2 < (size_t)RULES_KEY_MAX) {
+            memcpy(key, tag->s, 16); /* the tag's array is longer: one fixed-size copy */
+            key[tag->len] = '\x1f';
+            text_copy(key + tag->len + 1, v.p, v.len);
+            return tag->len + 1 + v.len;
+        }
+    }
+    return rules__make_key(key, tag->s, tag->len, rule->key, rule->nkey, r);
+}
+
+/* The memo slot of a B's key. */
+static inline struct expect_memo *memo_slot(struct rules_engine *eng, size_t idx, uint64_t h)
+{
+    return &eng->memo[idx * EXPECT_MEMO_SLOTS + (h & (EXPECT_MEMO_SLOTS - 1))];
+}
+
 static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_t idx,
                         struct record *r, const uint64_t *bits)
 {
@@ -393,10 +419,12 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     struct kv_entry *e;
 
     if (rules__when_match(eng->set, &rule->then, r, &eng->stats, bits)) {
-        klen = rules__make_key(key, tag->s, tag->len, rule->key, rule->nkey, r);
+        struct expect_memo *m;
+
+        klen = expect_key(key, tag, rule, r);
         h = rules__kv_hash(key, klen);
-        if (eng->memo[idx].clock == eng->clock && eng->memo[idx].hash == h &&
-            r->ts_ns <= eng->memo[idx].ts) {
+        m = memo_slot(eng, idx, h);
+        if (m->clock == eng->clock && m->hash == h && r->ts_ns <= m->ts) {
             return; /* this B again, no later, and no A since: nothing it would write is new */
         }
         e = rules__kv_get_h(&eng->pending, key, klen, h);
@@ -412,9 +440,9 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
             rules__kv_put_h(&eng->early, key, klen, h, r->ts_ns);
             if (same_fields(rule->alert_key, rule->nalert_key, rule->key, rule->nkey)) {
                 /* the same B again finds no wait, writes no newer time, resolves nothing new */
-                eng->memo[idx].clock = eng->clock;
-                eng->memo[idx].hash = h;
-                eng->memo[idx].ts = r->ts_ns;
+                m->clock = eng->clock;
+                m->hash = h;
+                m->ts = r->ts_ns;
             }
             /* B after the deadline: what was missing has come, the alert is over */
             if (eng->firing[idx] > 0) {
@@ -427,9 +455,9 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
         return;
     }
-    eng->memo[idx].clock = 0; /* an A changes what the next B finds: it must look */
-    klen = rules__make_key(key, tag->s, tag->len, rule->key, rule->nkey, r);
+    klen = expect_key(key, tag, rule, r);
     h = rules__kv_hash(key, klen);
+    memo_slot(eng, idx, h)->clock = 0; /* an A changes what the next B of its key finds */
     e = rules__kv_get_h(&eng->early, key, klen, h);
     if (e != NULL && e->touched >= r->ts_ns - EXPECT_EARLY_NS) {
         rules__kv_del(&eng->early, e); /* B came first, within the reorder slack */
@@ -548,7 +576,7 @@ static void state_init(struct rules_engine *eng)
     rules__kv_init(&eng->early, cap, NULL);
     eng->next_deadline = INT64_MAX;
     eng->firing = xcalloc(eng->set->nrules + 1, sizeof(*eng->firing));
-    eng->memo = xcalloc(eng->set->nrules + 1, sizeof(*eng->memo));
+    eng->memo = xcalloc((eng->set->nrules + 1) * EXPECT_MEMO_SLOTS, sizeof(*eng->memo));
     eng->tags = xcalloc(eng->set->nrules + 1, sizeof(*eng->tags));
     for (size_t i = 0; i < eng->set->nrules; i++) {
         eng->tags[i].len = (unsigned char)rule_tag(eng->tags[i].s, i);

@@ -439,8 +439,9 @@ struct rules_engine {
     /* the record being evaluated got its class from this rule: its texts explain the failure */
     const struct rule *class_rule;
     uint32_t *firing; /* owned, one per rule: its alerts now firing (none: nothing to resolve) */
-    /* expect rules, one per rule: the key of the last B seen while the clock stood still, which
-     * changed nothing that the same B again would change (app output repeats a pod's key) */
+    /* expect rules, EXPECT_MEMO_SLOTS per rule, by the key's hash: the keys of the last Bs seen
+     * while the clock stood still, which changed nothing that the same B again would change
+     * (app output repeats a pod's key, and several pods' lines interleave) */
     struct expect_memo {
         uint64_t hash, clock;
         int64_t ts; /* the newest time of that B */
@@ -454,6 +455,7 @@ struct rules_engine {
 
 /* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes); tag_len is
  * strlen(tag). */
+#define EXPECT_MEMO_SLOTS 8 /* a power of two */
 #define RULES_KEY_MAX 2048
 size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fields,
                        size_t nf, const struct record *r);

@@ -981,6 +981,71 @@ static void test_expect_repeats_within_a_second(void **state)
     h_free(h);
 }
 
+/*
+ * The same with many pods' lines interleaved in one second, more pods than the engine keeps
+ * recent B's for: each A forgets only its own pod's B, and the outcome is still that of
+ * evaluating every line.
+ */
+static void test_expect_repeats_many_pods(void **state)
+{
+    enum { NPODS = 40 };
+    struct h *h = h_new(expect_rules, NULL);
+    char pod[NPODS][32], line[1400];
+    (void)state;
+
+    for (int i = 0; i < NPODS; i++) {
+        snprintf(pod[i], sizeof(pod[i]), "web-745f845dc-p%04d", i);
+    }
+    /* twice over: B of every pod, then A of every pod (each met by its pod's B, used up) */
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < NPODS; i++) {
+            snprintf(line, sizeof(line), STARTED("%s"), pod[i]);
+            feed(h, 0, line);
+        }
+        for (int i = 0; i < NPODS; i++) {
+            snprintf(line, sizeof(line), CREATED("%s"), pod[i]);
+            feed(h, 0, line);
+        }
+    }
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+
+    /* A of every pod, B of every pod twice (the waits end), A again: met by the B's */
+    h = h_new(expect_rules, NULL);
+    for (int step = 0; step < 4; step++) {
+        for (int i = 0; i < NPODS; i++) {
+            if (step == 0 || step == 3) {
+                snprintf(line, sizeof(line), CREATED("%s"), pod[i]);
+            } else {
+                snprintf(line, sizeof(line), STARTED("%s"), pod[i]);
+            }
+            feed(h, 0, line);
+        }
+    }
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+
+    /* A of every pod, B of every other pod: the others' waits fire, one alert each */
+    h = h_new(expect_rules, NULL);
+    for (int i = 0; i < NPODS; i++) {
+        snprintf(line, sizeof(line), CREATED("%s"), pod[i]);
+        feed(h, 0, line);
+    }
+    for (int i = 0; i < NPODS; i += 2) {
+        snprintf(line, sizeof(line), STARTED("%s"), pod[i]);
+        feed(h, 0, line);
+        feed(h, 0, line);
+    }
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, NPODS / 2);
+    for (int i = 0; i < NPODS / 2; i++) {
+        assert_string_equal(h->a[i].pod, pod[2 * i + 1]);
+    }
+    h_free(h);
+}
+
 static void test_expect_end_of_input_and_advance(void **state)
 {
     struct h *h = h_new(expect_rules, NULL);
@@ -1776,6 +1841,7 @@ int main(void)
         T(test_expect_fires_after_deadline),
         T(test_expect_b_before_a),
         T(test_expect_repeats_within_a_second),
+        T(test_expect_repeats_many_pods),
         T(test_expect_end_of_input_and_advance),
         T(test_expect_keys_independent),
         T(test_expect_then_of_another_kind),
