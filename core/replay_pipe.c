@@ -34,7 +34,7 @@ enum {
 };
 #define PK_NONE UINT32_MAX  /* an absent slice */
 #define PK_WHOLE UINT32_MAX /* pk.whole when the record is packed */
-#define LOCAL_WORDS 48      /* bit set words built on the stack (~1500 lists, and captures) */
+#define LOCAL_WORDS 32      /* bit set words built on the stack (rule sets up to ~1500 lists) */
 
 static const unsigned short pk_slot[PK_N] = {
     offsetof(struct record, line),        offsetof(struct record, stream),
@@ -353,9 +353,9 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
         /* built here, then stored in one go: the batch's lines were last read by the other
          * core, and or-ing bits into them would wait for each line to come back */
         uint64_t bits[LOCAL_WORDS];
-        size_t used = rules_pre_eval(rp->pre, &rec, bits, &rp->wstats);
 
-        memcpy(b->bits + b->n * b->words, bits, used * sizeof(*bits));
+        rules_pre_eval(rp->pre, &rec, bits, &rp->wstats);
+        memcpy(b->bits + b->n * b->words, bits, b->words * sizeof(*bits));
     } else if (b->set != NULL) {
         rules_pre_eval(rp->pre, &rec, b->bits + b->n * b->words, &rp->wstats);
     }

@@ -120,10 +120,6 @@ struct when {
     size_t npre;  /* conditions with pre set: none means the bit says nothing */
     uint32_t *rest; /* owned: the indices of the conditions without pre, in order */
     size_t nrest;
-    /* owned: the indices of the capturing conditions tested ahead, in order (then none of
-     * the rest captures) */
-    uint32_t *pre_caps;
-    size_t npre_caps;
 };
 
 /* A template: literal text and field references. */
@@ -230,13 +226,6 @@ struct rule_set {
      * cand_word one bit per rule that may do anything for the record.
      */
     uint32_t cand_word;
-    /*
-     * After the rule bits: the captures of the tests ahead, so the engine need not run their
-     * regexes again. Word cap_word: how many (low 32 bits; PRE_CAPS_LOST when more were found
-     * than fit), then two words each: (uid << 32 | capture index), (offset << 32 | length)
-     * within the tested field's value, in the order the engine would apply them.
-     */
-    uint32_t cap_word;
     uint32_t *pre_prog; /* owned */
     size_t pre_prog_len, pre_prog_cap;
     uint32_t pre_off[RECORD_KIND_COUNT][OBJECT_KIND_COUNT][257];
@@ -246,9 +235,6 @@ struct rule_set {
 
 /* Marks what rules_pre_eval can test ahead and numbers the lists and tests (rules_pre.c). */
 void rules__pre_plan(struct rule_set *set);
-
-#define PRE_CAPS 6 /* captures kept per record; more are looked for again by the engine */
-#define PRE_CAPS_LOST (1ULL << 63)
 
 /* Is bit i set in a rules_pre_eval set? */
 static inline int rules__bit(const uint64_t *bits, uint32_t i)
@@ -301,12 +287,7 @@ void rules__contains_prepare(struct cond *c);
 int rules__contains_any(struct slice v, const struct cond *c);
 
 /* One condition, with match data md; captures go to pend (NULL: not wanted). */
-/* A capture found while a list is tested, set on the record once the whole list holds. */
-#define MAX_PENDING_CAPS 16
-struct rules_pending {
-    const struct capture *cap;
-    struct slice val;
-};
+struct rules_pending;
 int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
                      const struct record *r, struct rules_pending *pend, size_t *npend,
                      struct rules_stats *st);

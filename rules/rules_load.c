@@ -265,11 +265,9 @@ static void when_free(struct when *w)
     }
     free(w->conds);
     free(w->rest);
-    free(w->pre_caps);
     w->conds = NULL;
     w->rest = NULL;
-    w->pre_caps = NULL;
-    w->n = w->nrest = w->npre_caps = 0;
+    w->n = w->nrest = 0;
 }
 
 static struct cond *cond_add(struct when *w, enum cond_op op, int field)

@@ -9,6 +9,7 @@
 #include "rules_int.h"
 #include "text.h"
 
+#define MAX_PENDING_CAPS 16
 
 static int slice_has_prefix(struct slice v, const char *p, size_t n)
 {
@@ -132,6 +133,11 @@ int rules__contains_any(struct slice v, const struct cond *c)
     }
     return 0;
 }
+
+struct rules_pending {
+    const struct capture *cap;
+    struct slice val;
+};
 
 /*
  * The rarer operators, out of line: rules__cond_eval runs for most records several times,
@@ -280,39 +286,6 @@ int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const str
     }
 }
 
-/*
- * The captures of w's capturing tests, as the reader found them (rules_pre.c), into pend; or,
- * when more were found than it keeps, found again here.
- */
-static __attribute__((noinline)) void pre_captures(const struct rule_set *set,
-                                                   const struct when *w, const struct record *r,
-                                                   const uint64_t *bits,
-                                                   struct rules_pending *pend, size_t *npend,
-                                                   struct rules_stats *st)
-{
-    const uint64_t *caps = bits + set->cap_word;
-    size_t n = (size_t)(caps[0] & ~PRE_CAPS_LOST);
-
-    for (size_t i = 0; i < w->npre_caps; i++) {
-        const struct cond *c = &w->conds[w->pre_caps[i]];
-        struct slice v = record_field_get(r, c->field);
-
-        if (caps[0] & PRE_CAPS_LOST) {
-            cond_regex(set, set->md, c, v, pend, npend, st); /* it held: the bit says so */
-            continue;
-        }
-        for (size_t k = 0; k < n && *npend < MAX_PENDING_CAPS; k++) {
-            uint64_t id = caps[1 + 2 * k], at = caps[2 + 2 * k];
-
-            if ((uint32_t)(id >> 32) == c->uid) {
-                pend[*npend].cap = &c->caps[(uint32_t)id];
-                pend[*npend].val = (struct slice){v.p + (at >> 32), (uint32_t)at};
-                (*npend)++;
-            }
-        }
-    }
-}
-
 int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
                       struct rules_stats *st, const uint64_t *bits)
 {
@@ -328,9 +301,6 @@ int rules__when_match(const struct rule_set *set, const struct when *w, struct r
             if (!rules__cond_eval(set, set->md, &w->conds[w->rest[i]], r, pend, &npend, st)) {
                 return 0;
             }
-        }
-        if (w->npre_caps > 0) {
-            pre_captures(set, w, r, bits, pend, &npend, st);
         }
     } else {
         for (size_t i = 0; i < w->n; i++) {

@@ -6,10 +6,6 @@
  *
  * A field is written after parsing when a rule tags it (event, class), a capture fills it,
  * or the rollout tracker labels it (release): tests on those stay with the engine.
- *
- * A regex that captures goes ahead too when the field it reads is not written: the reader
- * hands over where its groups matched, and the engine sets the fields from that when the rule
- * holds, instead of running the regex again.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +14,7 @@
 #include "rules_int.h"
 #include "xmalloc.h"
 
+#define MAX_PENDING 16
 
 struct rules_pre {
     struct rule_set *set; /* a reference */
@@ -57,12 +54,6 @@ static int pure(const struct cond *c, const unsigned char *written)
     return 1;
 }
 
-/* A capturing regex the reader can run: its captures travel with the bits. */
-static int capture_ahead(const struct cond *c, const unsigned char *written)
-{
-    return c->op == COND_REGEX && c->ncaps > 0 && !written[c->field];
-}
-
 static int same_cond(const struct cond *a, const struct cond *b)
 {
     if (a->op != b->op || a->field != b->field || a->nstrs != b->nstrs ||
@@ -88,26 +79,15 @@ struct seen {
 static void plan_when(struct rule_set *set, struct when *w, const unsigned char *written,
                       struct seen *seen)
 {
-    int engine_literal = 0, caps_ahead = 1;
+    int engine_literal = 0;
 
     w->id = set->nwhen++;
     w->npre = 0;
     free(w->rest);
     w->rest = xcalloc(w->n ? w->n : 1, sizeof(*w->rest));
     w->nrest = 0;
-    free(w->pre_caps);
-    w->pre_caps = xcalloc(w->n ? w->n : 1, sizeof(*w->pre_caps));
-    w->npre_caps = 0;
     for (size_t i = 0; i < w->n; i++) {
         engine_literal |= w->conds[i].op != COND_REGEX && !pure(&w->conds[i], written);
-    }
-    for (size_t i = 0; i < w->n; i++) {
-        const struct cond *c = &w->conds[i];
-
-        /* captures are applied together: from the reader, or all found by the engine */
-        if (c->ncaps > 0 && (!capture_ahead(c, written) || engine_literal)) {
-            caps_ahead = 0;
-        }
     }
     for (size_t i = 0; i < w->n; i++) {
         struct cond *c = &w->conds[i];
@@ -115,11 +95,7 @@ static void plan_when(struct rule_set *set, struct when *w, const unsigned char 
 
         /* a regex behind a literal test the engine keeps (say class = health_check) ran only
          * for the few records passing that test: ahead, it would run for all of them */
-        c->pre = (c->ncaps > 0 ? caps_ahead : pure(c, written)) &&
-                 !(c->op == COND_REGEX && engine_literal);
-        if (c->pre && c->ncaps > 0) {
-            w->pre_caps[w->npre_caps++] = (uint32_t)i;
-        }
+        c->pre = pure(c, written) && !(c->op == COND_REGEX && engine_literal);
         if (!c->pre) {
             w->rest[w->nrest++] = (uint32_t)i;
             continue;
@@ -330,7 +306,6 @@ void rules__pre_plan(struct rule_set *set)
         plan_when(set, &set->rules[i].resolve, written, &seen);
     }
     set->cand_word = (set->nwhen + 63) / 64;
-    set->cap_word = set->cand_word + (uint32_t)((set->nrules + 63) / 64) + 1;
     set->pre_cond = xcalloc(set->nuid + 1, sizeof(*set->pre_cond));
     for (size_t i = 0; i < seen.n; i++) {
         set->pre_cond[seen.conds[i]->uid] = seen.conds[i];
@@ -349,7 +324,7 @@ struct rules_pre *rules_pre_new(struct rule_set *set)
     pre->set = rules_set_ref(set);
     pre->md = pcre2_match_data_create(set->max_groups + 1, NULL);
     pre->memo = xcalloc(set->nuid + 1, sizeof(*pre->memo));
-    pre->words = set->cap_word + 1 + 2 * PRE_CAPS;
+    pre->words = set->cand_word + (set->nrules + 63) / 64 + 1;
     return pre;
 }
 
@@ -374,37 +349,8 @@ size_t rules_pre_words(const struct rules_pre *pre)
     return pre->words;
 }
 
-/*
- * Runs capturing test c (uid u) on r and keeps where its groups matched in the captures after
- * the bits. Returns whether it held.
- */
-static int eval_capture(struct rules_pre *pre, const struct cond *c, uint32_t u,
-                        const struct record *r, uint64_t *caps, struct rules_stats *st)
-{
-    struct rules_pending pend[MAX_PENDING_CAPS];
-    size_t npend = 0;
-    struct slice v = record_field_get(r, c->field);
-
-    if (!rules__cond_eval(pre->set, pre->md, c, r, pend, &npend, st)) {
-        return 0;
-    }
-    for (size_t i = 0; i < npend; i++) {
-        uint64_t n = caps[0] & ~PRE_CAPS_LOST;
-        size_t off = (size_t)(pend[i].val.p - v.p), len = pend[i].val.len;
-
-        if (n == PRE_CAPS || off > UINT32_MAX || len > UINT32_MAX) {
-            caps[0] |= PRE_CAPS_LOST; /* the engine runs the regexes of this record again */
-            break;
-        }
-        caps[1 + 2 * n] = (uint64_t)u << 32 | (uint64_t)(pend[i].cap - c->caps);
-        caps[2 + 2 * n] = (uint64_t)off << 32 | len;
-        caps[0]++;
-    }
-    return 1;
-}
-
-size_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
-                      struct rules_stats *st)
+void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
+                    struct rules_stats *st)
 {
     const struct rule_set *set = pre->set;
     const uint32_t *p, *end;
@@ -415,10 +361,7 @@ size_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *b
     unsigned b;
     size_t npend = 0;
 
-    uint64_t *caps = bits + set->cap_word;
-
-    /* the capture entries are written only as they are found: the caller copies the rest */
-    memset(bits, 0, (set->cap_word + 1) * sizeof(*bits));
+    memset(bits, 0, pre->words * sizeof(*bits));
     if (++pre->cur == 1u << 31) {
         memset(memo, 0, (set->nuid + 1) * sizeof(*memo));
         pre->cur = 1;
@@ -449,12 +392,9 @@ size_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *b
                 uint32_t u = p[k];
 
                 if ((memo[u] & ~1u) != cur) {
-                    const struct cond *c = set->pre_cond[u];
-
-                    memo[u] = cur | (uint32_t)(c->ncaps > 0
-                                                   ? eval_capture(pre, c, u, r, caps, st)
-                                                   : rules__cond_eval(set, pre->md, c, r, NULL,
-                                                                      &npend, st));
+                    /* tests ahead capture nothing: no pending list */
+                    memo[u] = cur | (uint32_t)rules__cond_eval(set, pre->md, set->pre_cond[u], r,
+                                                               NULL, &npend, st);
                 }
                 if (!(memo[u] & 1u)) {
                     break;
@@ -470,5 +410,4 @@ size_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *b
             bits[set->cand_word + (rule >> 6)] |= 1ULL << (rule & 63);
         }
     }
-    return set->cap_word + 1 + 2 * (size_t)(caps[0] & ~PRE_CAPS_LOST);
 }
