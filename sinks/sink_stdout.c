@@ -1,6 +1,8 @@
 /* Standard output: records and alerts as NDJSON (one reusable buffer, large writes) or text. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "sink_int.h"
 #include "sinks.h"
@@ -298,10 +300,40 @@ int sink_stdout_raw(struct sink_stdout *s, const char *text, size_t len)
     return maybe_flush(s);
 }
 
+/*
+ * One write(2) for the whole buffer: through stdio, a block this large went out as two (the
+ * whole blocks, then the rest from stdio's own buffer). Streams with no descriptor (memory
+ * streams in tests) go through stdio.
+ */
+static int write_all(FILE *out, const char *p, size_t n)
+{
+    int fd = fileno(out);
+
+    if (fd < 0) {
+        return fwrite(p, 1, n, out) == n && fflush(out) == 0 ? 0 : -1;
+    }
+    if (fflush(out) != 0) { /* what others wrote through stdio goes first */
+        return -1;
+    }
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+
+        if (w < 0 && errno == EINTR) {
+            continue;
+        }
+        if (w <= 0) {
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
 int sink_stdout_flush(struct sink_stdout *s)
 {
     if (s->buf.len > 0 && !s->failed) {
-        if (fwrite(s->buf.p, 1, s->buf.len, s->out) != s->buf.len || fflush(s->out) != 0) {
+        if (write_all(s->out, s->buf.p, s->buf.len) != 0) {
             s->failed = 1;
         }
     }
