@@ -981,6 +981,30 @@ static void test_expect_repeats_within_a_second(void **state)
     h_free(h);
 }
 
+enum { NPODS = 40 };
+
+/* Pod i of test_expect_repeats_many_pods. */
+static void many_pod(char *buf, size_t n, int i)
+{
+    snprintf(buf, n, "web-745f845dc-p%04d", i);
+}
+
+/* At second 0: the B line (b) or the A line of pods from, from + step, ... below NPODS. */
+static void feed_pods(struct h *h, int b, int from, int step)
+{
+    char pod[32], line[1400];
+
+    for (int i = from; i < NPODS; i += step) {
+        many_pod(pod, sizeof(pod), i);
+        if (b) {
+            snprintf(line, sizeof(line), STARTED("%s"), pod);
+        } else {
+            snprintf(line, sizeof(line), CREATED("%s"), pod);
+        }
+        feed(h, 0, line);
+    }
+}
+
 /*
  * The same with many pods' lines interleaved in one second, more pods than the engine keeps
  * recent B's for: each A forgets only its own pod's B, and the outcome is still that of
@@ -988,62 +1012,35 @@ static void test_expect_repeats_within_a_second(void **state)
  */
 static void test_expect_repeats_many_pods(void **state)
 {
-    enum { NPODS = 40 };
-    struct h *h = h_new(expect_rules, NULL);
-    char pod[NPODS][32], line[1400];
+    /* each a list of (B?, first pod, step) at second 0; -1 ends it */
+    static const struct {
+        int steps[6][3];
+        size_t alerts;
+    } cases[] = {
+        /* twice over: B of every pod, then A of every pod (met by its pod's B, used up) */
+        {{{1, 0, 1}, {0, 0, 1}, {1, 0, 1}, {0, 0, 1}, {-1}}, 0},
+        /* A of every pod, B of every pod twice (the waits end), A again: met by the B's */
+        {{{0, 0, 1}, {1, 0, 1}, {1, 0, 1}, {0, 0, 1}, {-1}}, 0},
+        /* A of every pod, B of every other pod twice: the others' waits fire, one alert each */
+        {{{0, 0, 1}, {1, 0, 2}, {1, 0, 2}, {-1}}, NPODS / 2},
+    };
+    char pod[32];
     (void)state;
 
-    for (int i = 0; i < NPODS; i++) {
-        snprintf(pod[i], sizeof(pod[i]), "web-745f845dc-p%04d", i);
-    }
-    /* twice over: B of every pod, then A of every pod (each met by its pod's B, used up) */
-    for (int round = 0; round < 2; round++) {
-        for (int i = 0; i < NPODS; i++) {
-            snprintf(line, sizeof(line), STARTED("%s"), pod[i]);
-            feed(h, 0, line);
-        }
-        for (int i = 0; i < NPODS; i++) {
-            snprintf(line, sizeof(line), CREATED("%s"), pod[i]);
-            feed(h, 0, line);
-        }
-    }
-    rules_advance(h->eng, AT(1000));
-    assert_int_equal(h->n, 0);
-    h_free(h);
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct h *h = h_new(expect_rules, NULL);
 
-    /* A of every pod, B of every pod twice (the waits end), A again: met by the B's */
-    h = h_new(expect_rules, NULL);
-    for (int step = 0; step < 4; step++) {
-        for (int i = 0; i < NPODS; i++) {
-            if (step == 0 || step == 3) {
-                snprintf(line, sizeof(line), CREATED("%s"), pod[i]);
-            } else {
-                snprintf(line, sizeof(line), STARTED("%s"), pod[i]);
-            }
-            feed(h, 0, line);
+        for (int k = 0; cases[c].steps[k][0] >= 0; k++) {
+            feed_pods(h, cases[c].steps[k][0], cases[c].steps[k][1], cases[c].steps[k][2]);
         }
+        rules_advance(h->eng, AT(1000));
+        assert_int_equal(h->n, cases[c].alerts);
+        for (size_t i = 0; i < h->n; i++) {
+            many_pod(pod, sizeof(pod), 2 * (int)i + 1); /* the pods with no B, in order */
+            assert_string_equal(h->a[i].pod, pod);
+        }
+        h_free(h);
     }
-    rules_advance(h->eng, AT(1000));
-    assert_int_equal(h->n, 0);
-    h_free(h);
-
-    /* A of every pod, B of every other pod: the others' waits fire, one alert each */
-    h = h_new(expect_rules, NULL);
-    for (int i = 0; i < NPODS; i++) {
-        snprintf(line, sizeof(line), CREATED("%s"), pod[i]);
-        feed(h, 0, line);
-    }
-    for (int i = 0; i < NPODS; i += 2) {
-        snprintf(line, sizeof(line), STARTED("%s"), pod[i]);
-        feed(h, 0, line);
-        feed(h, 0, line);
-    }
-    rules_advance(h->eng, AT(1000));
-    assert_int_equal(h->n, NPODS / 2);
-    for (int i = 0; i < NPODS / 2; i++) {
-        assert_string_equal(h->a[i].pod, pod[2 * i + 1]);
-    }
-    h_free(h);
 }
 
 static void test_expect_end_of_input_and_advance(void **state)
