@@ -36,7 +36,12 @@ enum {
 #define PK_NONE UINT16_MAX  /* an absent slice */
 #define PK_MAX_LINE (UINT16_MAX - 1) /* longer lines go whole */
 #define PK_WHOLE UINT32_MAX /* pk.whole when the record is packed */
-#define LOCAL_WORDS 32      /* bit set words built on the stack (rule sets up to ~1500 lists) */
+/*
+ * Bit sets of up to this many words (rule sets up to ~4000 lists and rules) cross compacted:
+ * a mask of the words that are not zero, then those words. Most are zero, and what crosses
+ * between the cores per line sets the pace when the cores are slow to share.
+ */
+#define COMPACT_WORDS 64
 
 static const unsigned short pk_slot[PK_N] = {
     offsetof(struct record, line),        offsetof(struct record, stream),
@@ -55,6 +60,7 @@ struct packed { /* 104 bytes */
     uint32_t flags;
     uint32_t whole; /* PK_WHOLE, or the index of the record in the batch's wholes */
     uint32_t at;    /* where the line is in the batch's bytes */
+    uint32_t bits_at; /* where its bit set is in the batch's bits, when tested ahead */
     uint16_t off[PK_N], len[PK_N]; /* within the line; PK_NONE: absent */
     uint8_t ts_src, kind, object_kind;
 };
@@ -67,8 +73,8 @@ struct batch {
     size_t nwholes, wholes_cap;
     struct rule_set *set; /* the tests ahead were run with it: a reference, so no later set
                            * can have its address while the batch is queued */
-    uint64_t *bits;             /* owned: words per record, BATCH_RECORDS records */
-    size_t words, bits_cap;
+    uint64_t *bits;             /* owned: the records' bit sets, compacted (COMPACT_WORDS) */
+    size_t words, bits_cap, bits_used;
     uint64_t regex_runs, regex_errors; /* the worker's, after this batch */
     char *bytes; /* owned: copies of the lines */
     size_t used, cap;
@@ -154,9 +160,9 @@ static struct batch *take_free(struct replay_pipe *rp)
     if (b != NULL) {
         b->set = rp->pre_next ? rules_set_ref(rules_pre_set(rp->pre)) : NULL;
         b->words = rules_pre_words(rp->pre);
-        if (b->bits_cap < b->words * BATCH_RECORDS) {
+        if (b->bits_cap < (b->words + 1) * BATCH_RECORDS) {
             free(b->bits);
-            b->bits_cap = b->words * BATCH_RECORDS;
+            b->bits_cap = (b->words + 1) * BATCH_RECORDS;
             b->bits = xmalloc(b->bits_cap * sizeof(*b->bits));
         }
     }
@@ -325,6 +331,7 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     struct replay_pipe *rp = arg;
     struct batch *b = rp->cur;
     struct record rec;
+    uint32_t bits_at;
     /* the line right after the span's last one (past its newline) extends the span */
     int next = rp->span != NULL && src == rp->span_src && line == rp->span + rp->span_len + 1;
     size_t at;
@@ -357,17 +364,27 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     at = b->used + (size_t)(line - rp->span);
     parse_line(&rp->parser, src, line, len, flags, &rec);
     rec.src = NULL; /* the merge's, and it moves on: nobody downstream reads it */
-    if (b->set != NULL && b->words <= LOCAL_WORDS) {
+    bits_at = (uint32_t)b->bits_used;
+    if (b->set != NULL && b->words <= COMPACT_WORDS) {
         /* built here, then stored in one go: the batch's lines were last read by the other
          * core, and or-ing bits into them would wait for each line to come back */
-        uint64_t bits[LOCAL_WORDS];
+        uint64_t bits[COMPACT_WORDS], mask = 0, *out = b->bits + bits_at + 1;
+        size_t n = 0;
 
         rules_pre_eval(rp->pre, &rec, bits, &rp->wstats);
-        memcpy(b->bits + b->n * b->words, bits, b->words * sizeof(*bits));
+        for (size_t w = 0; w < b->words; w++) {
+            out[n] = bits[w]; /* kept when not zero */
+            mask |= (uint64_t)(bits[w] != 0) << w;
+            n += bits[w] != 0;
+        }
+        b->bits[bits_at] = mask;
+        b->bits_used += 1 + n;
     } else if (b->set != NULL) {
-        rules_pre_eval(rp->pre, &rec, b->bits + b->n * b->words, &rp->wstats);
+        rules_pre_eval(rp->pre, &rec, b->bits + bits_at, &rp->wstats); /* as it is */
+        b->bits_used += b->words;
     }
-    pack(b, &rec, line, len, at, &b->pk[b->n++]);
+    pack(b, &rec, line, len, at, &b->pk[b->n]);
+    b->pk[b->n++].bits_at = bits_at;
 }
 
 /*
@@ -401,6 +418,7 @@ static void give_back(struct replay_pipe *rp, struct batch *b)
 {
     b->n = 0;
     b->used = 0;
+    b->bits_used = 0;
     b->nwholes = 0;
     rules_set_free(b->set);
     b->set = NULL;
@@ -437,9 +455,24 @@ static void on_work(uv_idle_t *h)
     }
     for (size_t i = 0; i < b->n && !rp->closing; i++) {
         struct record rec;
+        uint64_t local[COMPACT_WORDS];
+        const uint64_t *bits = NULL;
 
         unpack(b, &b->pk[i], &rec);
-        rp->on_record(rp->arg, &rec, b->set, b->set ? b->bits + i * b->words : NULL);
+        if (b->set != NULL) {
+            bits = b->bits + b->pk[i].bits_at;
+            if (b->words <= COMPACT_WORDS) {
+                /* the mask says which words follow; the others are zero */
+                const uint64_t *in = bits + 1;
+
+                memset(local, 0, b->words * sizeof(*local));
+                for (uint64_t m = bits[0]; m != 0; m &= m - 1) {
+                    local[__builtin_ctzll(m)] = *in++;
+                }
+                bits = local;
+            }
+        }
+        rp->on_record(rp->arg, &rec, b->set, bits);
     }
     *rp->ps = b->ps;
     rp->regex_runs = b->regex_runs;
