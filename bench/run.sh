@@ -2,7 +2,8 @@
 # Benchmarks, all measured in one run on the same generated file (see the README's Performance):
 # throughput of rollwatch replay (default rules, with and without --records), rollwatch parse,
 # mtail with an equivalent program (bench/classify.mtail), grep -c and wc -l as the physical
-# limit; medians of RUNS runs; peak RSS; RSS at 1M vs 10M lines; live alert latency.
+# limit; medians of RUNS runs taken in turns; peak RSS; RSS at 1M vs 10M lines; live alert
+# latency.
 # usage: bench/run.sh [LINES] [RUNS]      (from the repo root, after make build)
 set -euo pipefail
 LINES=${1:-1000000}
@@ -16,37 +17,46 @@ echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -
 echo "input: $LINES lines, $MB MB (bench/gen-logs.sh $LINES 42)"
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-# time_cmd NAME CMD...: median wall seconds over RUNS, and the peak RSS of the last run
-time_cmd() {
-    local name=$1
-    shift
-    for _ in $(seq "$RUNS"); do
-        # wall time in ms from date (time's %e has only 10 ms steps), peak RSS from time
-        local t0 t1
-        t0=$(date +%s%N)
-        /usr/bin/time -f '%M' -o "$W/t" "$@" >"${OUT:-/dev/null}" 2>&1 || true
-        t1=$(date +%s%N)
-        echo "$(((t1 - t0) / 1000000)) $(cat "$W/t")" | awk '{ printf "%.3f %s\n", $1 / 1000, $2 }'
-    done >"$W/times"
-    local secs rss
-    secs=$(awk '{ print $1 }' "$W/times" | median)
-    rss=$(awk '{ print $2 }' "$W/times" | tail -n 1)
-    printf '%s %s %s\n' "$name" "$secs" "$rss" >>"$W/results"
-}
-: >"$W/results"
-time_cmd "wc -l" wc -l "$W/logs.txt"
-# grep to a file: with /dev/null as its output GNU grep stops at the first match
-OUT="$W/out" time_cmd "grep -c system/k8s" grep -c system/k8s "$W/logs.txt"
-time_cmd "rollwatch parse" "$RW" parse -q "$W/logs.txt"
-time_cmd "rollwatch replay" "$RW" replay -q --rules rules.d --output json "$W/logs.txt"
-time_cmd "rollwatch replay --records" "$RW" replay -q --rules rules.d --records "$W/logs.txt"
+# The commands take turns, RUNS rounds of all of them, so that each samples the same moments of
+# a shared machine (whose speed changes over seconds): a ratio compares like with like.
+names=("wc -l" "grep -c system/k8s" "rollwatch parse" "rollwatch replay" "rollwatch replay --records")
+# grep -c writes to a file: it stops at the first match when its output is /dev/null
+outs=(/dev/null "$W/out" /dev/null /dev/null /dev/null)
+cmds=("wc -l $W/logs.txt"
+      "grep -c system/k8s $W/logs.txt"
+      "$RW parse -q $W/logs.txt"
+      "$RW replay -q --rules rules.d --output json $W/logs.txt"
+      "$RW replay -q --rules rules.d --records $W/logs.txt")
 if command -v mtail >/dev/null; then
     mkdir -p "$W/progs"
     cp bench/classify.mtail "$W/progs/"
-    time_cmd "mtail --one_shot" mtail --one_shot --progs "$W/progs" --logs "$W/logs.txt" --logtostderr
+    names+=("mtail --one_shot")
+    outs+=(/dev/null)
+    cmds+=("mtail --one_shot --progs $W/progs --logs $W/logs.txt --logtostderr")
 else
     echo "(mtail not installed: apt-get install mtail)"
 fi
+# one timed run of command i: "seconds peak-RSS-KiB" appended to $W/times.i
+time_one() {
+    local t0 t1
+    t0=$(date +%s%N)
+    # shellcheck disable=SC2086 # the command line is split on purpose
+    /usr/bin/time -f '%M' -o "$W/t" ${cmds[$1]} >"${outs[$1]}" 2>&1 || true
+    t1=$(date +%s%N)
+    echo "$(((t1 - t0) / 1000000)) $(cat "$W/t")" | awk '{ printf "%.3f %s\n", $1 / 1000, $2 }' \
+        >>"$W/times.$1"
+}
+for _ in $(seq "$RUNS"); do
+    for i in "${!cmds[@]}"; do
+        time_one "$i"
+    done
+done
+: >"$W/results"
+for i in "${!cmds[@]}"; do
+    secs=$(awk '{ print $1 }' "$W/times.$i" | median)
+    rss=$(awk '{ print $2 }' "$W/times.$i" | tail -n 1)
+    printf '%s %s %s\n' "${names[$i]}" "$secs" "$rss" >>"$W/results"
+done
 grep_s=$(awk '$0 ~ /^grep/ { print $(NF-1) }' "$W/results")
 printf '\n%-28s %9s %12s %8s %10s %10s\n' command seconds "lines/s" "MB/s" "vs grep" "RSS MiB"
 while read -r line; do
