@@ -21,6 +21,7 @@
  * tens of microseconds here (a VM), so one wake-up per batch was 6% of the main loop's time.
  */
 #define REFILL (NBATCH - 1)
+#define EARLY_RECORDS 128 /* a waiting main loop gets a batch of this many */
 
 /*
  * A record as it crosses from the worker to the main loop: its slices as 16-bit offsets into
@@ -121,7 +122,9 @@ struct replay_pipe {
     struct batch *free_list;
     size_t nfree;
     int worker_waits; /* in take_free, until REFILL batches are free */
-    int main_waits;   /* the main loop found no batch: the next one must wake it */
+    /* the main loop found no batch: the next one must wake it. Atomic: the worker also reads
+     * it without the lock, to hand over a part-filled batch to a waiting main loop */
+    int main_waits;
     struct rule_set *next_set; /* a reload, for the worker's next batch (a reference) */
     int stop;
     struct ingest_merge_stats final_ms; /* the merge's counts when the worker closed it */
@@ -188,8 +191,9 @@ static void queue_full(struct replay_pipe *rp, struct batch *b, int last)
         rp->full_head = b;
     }
     rp->full_tail = b;
-    wake = rp->main_waits; /* a busy main loop finds the batch itself: no eventfd write */
-    rp->main_waits = 0;
+    wake = __atomic_load_n(&rp->main_waits, __ATOMIC_RELAXED); /* a busy main loop finds the
+                                                                 * batch itself: no eventfd write */
+    __atomic_store_n(&rp->main_waits, 0, __ATOMIC_RELAXED);
     rp->pre_next = !wake;
     uv_mutex_unlock(&rp->mu);
     if (wake) {
@@ -385,6 +389,12 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     }
     pack(b, &rec, line, len, at, &b->pk[b->n]);
     b->pk[b->n++].bits_at = bits_at;
+    if (b->n >= EARLY_RECORDS && __atomic_load_n(&rp->main_waits, __ATOMIC_RELAXED)) {
+        /* the main loop has nothing to do: what is ready goes now, not at a thousand lines */
+        flush_span(rp);
+        queue_full(rp, b, 0);
+        rp->cur = NULL;
+    }
 }
 
 /*
@@ -446,7 +456,7 @@ static void on_work(uv_idle_t *h)
             rp->full_tail = NULL;
         }
     } else {
-        rp->main_waits = 1;
+        __atomic_store_n(&rp->main_waits, 1, __ATOMIC_RELAXED);
     }
     uv_mutex_unlock(&rp->mu);
     if (b == NULL) {
