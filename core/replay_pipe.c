@@ -372,14 +372,12 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     if (b->set != NULL && b->words <= COMPACT_WORDS) {
         /* built here, then stored in one go: the batch's lines were last read by the other
          * core, and or-ing bits into them would wait for each line to come back */
-        uint64_t bits[COMPACT_WORDS], mask = 0, *out = b->bits + bits_at + 1;
+        uint64_t bits[COMPACT_WORDS], *out = b->bits + bits_at + 1;
+        uint64_t mask = rules_pre_eval(rp->pre, &rec, bits, &rp->wstats); /* the words it set */
         size_t n = 0;
 
-        rules_pre_eval(rp->pre, &rec, bits, &rp->wstats);
-        for (size_t w = 0; w < b->words; w++) {
-            out[n] = bits[w]; /* kept when not zero */
-            mask |= (uint64_t)(bits[w] != 0) << w;
-            n += bits[w] != 0;
+        for (uint64_t m = mask; m != 0; m &= m - 1) {
+            out[n++] = bits[__builtin_ctzll(m)];
         }
         b->bits[bits_at] = mask;
         b->bits_used += 1 + n;
@@ -475,7 +473,13 @@ static void on_work(uv_idle_t *h)
                 /* the mask says which words follow; the others are zero */
                 const uint64_t *in = bits + 1;
 
-                memset(local, 0, b->words * sizeof(*local));
+                if (b->words <= 8) {
+                    for (int w = 0; w < 8; w++) { /* a fixed count: stores, no call */
+                        local[w] = 0;
+                    }
+                } else {
+                    memset(local, 0, b->words * sizeof(*local));
+                }
                 for (uint64_t m = bits[0]; m != 0; m &= m - 1) {
                     local[__builtin_ctzll(m)] = *in++;
                 }

@@ -100,9 +100,12 @@ void rules_pre_free(struct rules_pre *pre);
 struct rule_set *rules_pre_set(const struct rules_pre *pre);
 /* uint64_t words in the bit set of one record. */
 size_t rules_pre_words(const struct rules_pre *pre);
-/* Fills bits (rules_pre_words long) for r; counts regex runs into st. */
-void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
-                    struct rules_stats *st);
+/*
+ * Fills bits (rules_pre_words long) for r; counts regex runs into st. Returns a bit for each
+ * word it set (the others are zero), or all bits when there are more than 64 words.
+ */
+uint64_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
+                        struct rules_stats *st);
 
 /* Advances the event clock to now (ns) without a record: expect deadlines may fire. */
 void rules_advance(struct rules_engine *eng, int64_t now_ns);

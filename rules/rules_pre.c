@@ -349,8 +349,8 @@ size_t rules_pre_words(const struct rules_pre *pre)
     return pre->words;
 }
 
-void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
-                    struct rules_stats *st)
+uint64_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
+                        struct rules_stats *st)
 {
     const struct rule_set *set = pre->set;
     const uint32_t *p, *end;
@@ -360,6 +360,7 @@ void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bit
     size_t mlen;
     unsigned b;
     size_t npend = 0;
+    uint64_t touched = 0; /* a bit per word set: the caller copies only those */
 
     memset(bits, 0, pre->words * sizeof(*bits));
     if (++pre->cur == 1u << 31) {
@@ -375,6 +376,7 @@ void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bit
     end = p + set->pre_len[r->kind][r->object_kind][b];
     for (uint32_t n = *p++; n > 0; n--, p += 3) {
         bits[p[0]] |= (uint64_t)p[1] | ((uint64_t)p[2] << 32);
+        touched |= 1ULL << (p[0] & 63);
     }
     while (p < end) {
         uint32_t rule = p[0], nl = p[1], cand = 0;
@@ -402,12 +404,15 @@ void rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bit
             }
             if (k == n) {
                 bits[id >> 6] |= 1ULL << (id & 63);
+                touched |= 1ULL << ((id >> 6) & 63);
                 cand = 1;
             }
             p += n;
         }
         if (cand) {
             bits[set->cand_word + (rule >> 6)] |= 1ULL << (rule & 63);
+            touched |= 1ULL << ((set->cand_word + (rule >> 6)) & 63);
         }
     }
+    return pre->words <= 64 ? touched : ~0ULL;
 }
