@@ -27,8 +27,8 @@
  * A record as it crosses from the worker to the main loop: its slices as 16-bit offsets into
  * its line, and the line's place in the batch's bytes. 104 bytes instead of the record's 312:
  * moving cache lines between the cores, not parsing, was a third of the worker's time, and
- * 64 bytes more per record made replay 6% slower in a slow phase. A record with a slice elsewhere (none the parser makes today) or a
- * line longer than 64 KiB goes whole.
+ * 64 bytes more per record made replay 6% slower in a slow phase. A record with a slice
+ * elsewhere (none the parser makes today) or a line longer than 64 KiB goes whole.
  */
 enum {
     PK_LINE, PK_STREAM, PK_OBJECT, PK_SERVICE, PK_REPLICASET, PK_POD, PK_CONTAINER, PK_MESSAGE,
@@ -191,8 +191,8 @@ static void queue_full(struct replay_pipe *rp, struct batch *b, int last)
         rp->full_head = b;
     }
     rp->full_tail = b;
-    wake = __atomic_load_n(&rp->main_waits, __ATOMIC_RELAXED); /* a busy main loop finds the
-                                                                 * batch itself: no eventfd write */
+    /* a busy main loop finds the batch itself: no eventfd write */
+    wake = __atomic_load_n(&rp->main_waits, __ATOMIC_RELAXED);
     __atomic_store_n(&rp->main_waits, 0, __ATOMIC_RELAXED);
     rp->pre_next = !wake;
     uv_mutex_unlock(&rp->mu);
