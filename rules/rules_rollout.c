@@ -781,8 +781,7 @@ static void add_failure(struct rules_engine *eng, struct rollout *ro, const stru
         ctx.rule = rule ? rule->id : NULL;
         n = sum ? rules__tpl_render(sum, r, &ctx, text, sizeof(text)) : 0;
         /* and the line's own words: "statuscode: 404", "exec format error" */
-        copy_cut(msg, r->message.len < 200 ? r->message.len + 1 : 201,
-                 r->message.p ? r->message : (struct slice){"", 0});
+        copy_cut(msg, 201, r->message); /* at most 200 bytes; an absent message is "" */
         if (n > 0) {
             n = text_puts(text, sizeof(text), n, " (");
             text_put(text, sizeof(text), text_puts(text, sizeof(text), n, msg), ")", 1);
