@@ -13,8 +13,13 @@
 #include "replay_pipe.h"
 #include "xmalloc.h"
 
-#define BATCH_RECORDS 1024
-#define BATCH_BYTES (256 * 1024)
+/*
+ * A hand-over costs a lock, a wake-up and the other core's cache: 4,096 records a batch made
+ * replay 8% faster than 1,024 (interleaved runs, 1M lines), and 8,192 no faster. Lines average
+ * about 90 bytes, so 512 KiB holds the records' lines; 7.4 MiB peak RSS in all.
+ */
+#define BATCH_RECORDS 4096
+#define BATCH_BYTES (512 * 1024)
 #define NBATCH 4
 /*
  * A worker that ran out of batches waits until this many are back. Waking a thread costs
@@ -352,7 +357,7 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
         return;
     }
     if (b->cap < len) {
-        /* an empty batch and a line longer than its buffer (--max-line above 256 KiB) */
+        /* an empty batch and a line longer than its buffer (--max-line above 512 KiB) */
         free(b->bytes);
         b->cap = len;
         b->bytes = xmalloc(b->cap);

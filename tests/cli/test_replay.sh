@@ -80,7 +80,7 @@ jq -e '.type == "report" and (.rollouts | length == 2) and
 expect_eq "bad --report" 2 $?
 
 # --- on a terminal: a progress bar on stderr, then the summary
-for _ in $(seq 60); do cat "$LOG"; done >"$TMP/big.log"
+for _ in $(seq 150); do cat "$LOG"; done >"$TMP/big.log"
 
 # --- replay parses on a second thread and hands records over in batches: across many batches
 # the result and the counts are the same as parsing on the loop (run reading stdin)
@@ -169,17 +169,17 @@ grep -q 'AddressSanitizer\|runtime error' "$TMP/hup.err" && fail "SIGHUP: $(head
 cmp -s "$TMP/nohup.out" "$TMP/hup.out" && pass \
     || fail "SIGHUP changed the output: $(diff "$TMP/nohup.out" "$TMP/hup.out" | head -5)"
 
-# --- a line longer than a batch's buffer (256 KiB) between ordinary ones
+# --- a line longer than a batch's buffer (512 KiB) between ordinary ones
 {
     head -3 "$LOG"
     printf '2026-03-18T14:31:00Z service/web/web-7d5c9f8b46-tq2xw '
-    head -c 400000 /dev/zero | tr '\0' 'x'
+    head -c 600000 /dev/zero | tr '\0' 'x'
     printf '\n'
     sed -n '4,6p' "$LOG"
 } >"$TMP/long.log"
 "$RW" replay "${R[@]}" --records --max-line 1000000 "$TMP/long.log" >"$TMP/long.out"
 expect_eq "long line: exit" 0 $?
-expect_eq "long line: its message whole" 400000 \
+expect_eq "long line: its message whole" 600000 \
     "$(jq -r 'select(.type == "record" and .kind == "app") | .message | length' "$TMP/long.out" | sort -n | tail -1)"
 expect_eq "long line: the lines around it" 7 "$(jq -c 'select(.type == "record")' "$TMP/long.out" | wc -l)"
 diff <(jq -r 'select(.type == "record") | .message' "$TMP/long.out" | grep -v '^xxxx') \
@@ -188,7 +188,7 @@ diff <(jq -r 'select(.type == "record") | .message' "$TMP/long.out" | grep -v '^
 
 # --- stopped by SIGINT in the middle (its output blocked on a slow reader, so it is surely
 # still running): it ends cleanly, the reader thread joined, with part of the records
-for _ in $(seq 20); do cat "$TMP/big.log"; done >"$TMP/huge.log"
+for _ in $(seq 8); do cat "$TMP/big.log"; done >"$TMP/huge.log"
 mkfifo "$TMP/fifo"
 # the first byte out says the loop runs (and its SIGINT handler is in place: a background job
 # of a script starts with SIGINT ignored); the rest waits a second
