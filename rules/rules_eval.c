@@ -103,6 +103,20 @@ static void threshold_free(void *p)
     free(t);
 }
 
+/* An early entry ends (expired, evicted, met by its A): its memo slot must not point at it. */
+static void early_gone(void *p)
+{
+    ((struct expect_memo *)p)->early = NULL;
+}
+
+static void memo_forget(struct expect_memo *m)
+{
+    if (m->early != NULL) {
+        m->early->val = NULL;
+        m->early = NULL;
+    }
+}
+
 static void expect_free(void *p)
 {
     struct expect_state *x = p;
@@ -417,15 +431,31 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     size_t klen;
     uint64_t h;
     struct kv_entry *e;
+    struct expect_memo *m;
 
     if (rules__when_match(eng->set, &rule->then, r, &eng->stats, bits)) {
-        struct expect_memo *m;
-
         klen = expect_key(key, tag, rule, r);
         h = rules__kv_hash(key, klen);
         m = memo_slot(eng, idx, h);
         if (m->clock == eng->clock && m->hash == h && r->ts_ns <= m->ts) {
             return; /* this B again, no later, and no A since: nothing it would write is new */
+        }
+        if (m->early != NULL && m->hash == h) {
+            /* this B again, later: no A since, so no wait; its early entry moves on */
+            e = m->early;
+            if (r->ts_ns > e->touched) {
+                e->touched = r->ts_ns;
+            }
+            rules__kv_touch(&eng->early, e);
+            m->clock = eng->clock;
+            m->ts = r->ts_ns;
+            if (eng->firing[idx] > 0) {
+                struct alert_spec sp;
+
+                rule_spec(eng->set->rules, rule, &sp);
+                rules__alert_resolve_key(&eng->alerts, sp.name, sp.key, sp.nkey, r, r->ts_ns);
+            }
+            return;
         }
         e = rules__kv_get_h(&eng->pending, key, klen, h);
         if (e != NULL) {
@@ -437,12 +467,17 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
         } else {
             struct alert_spec sp;
 
-            rules__kv_put_h(&eng->early, key, klen, h, r->ts_ns);
+            e = rules__kv_put_h(&eng->early, key, klen, h, r->ts_ns);
             if (same_fields(rule->alert_key, rule->nalert_key, rule->key, rule->nkey)) {
                 /* the same B again finds no wait, writes no newer time, resolves nothing new */
+                if (m->early != e) {
+                    memo_forget(m);
+                }
                 m->clock = eng->clock;
                 m->hash = h;
                 m->ts = r->ts_ns;
+                m->early = e;
+                e->val = m;
             }
             /* B after the deadline: what was missing has come, the alert is over */
             if (eng->firing[idx] > 0) {
@@ -457,7 +492,9 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     }
     klen = expect_key(key, tag, rule, r);
     h = rules__kv_hash(key, klen);
-    memo_slot(eng, idx, h)->clock = 0; /* an A changes what the next B of its key finds */
+    m = memo_slot(eng, idx, h);
+    m->clock = 0; /* an A changes what the next B of its key finds */
+    memo_forget(m);
     e = rules__kv_get_h(&eng->early, key, klen, h);
     if (e != NULL && e->touched >= r->ts_ns - EXPECT_EARLY_NS) {
         rules__kv_del(&eng->early, e); /* B came first, within the reorder slack */
@@ -573,7 +610,7 @@ static void state_init(struct rules_engine *eng)
     rules__kv_init(&eng->recent, cap, NULL);
     rules__kv_init(&eng->threshold, cap, threshold_free);
     rules__kv_init(&eng->pending, cap, expect_free);
-    rules__kv_init(&eng->early, cap, NULL);
+    rules__kv_init(&eng->early, cap, early_gone);
     eng->next_deadline = INT64_MAX;
     eng->firing = xcalloc(eng->set->nrules + 1, sizeof(*eng->firing));
     eng->memo = xcalloc((eng->set->nrules + 1) * EXPECT_MEMO_SLOTS, sizeof(*eng->memo));
@@ -668,6 +705,10 @@ static void carry(struct kv *from, struct kv *to, const long *map, size_t nold,
         memcpy(key + klen, end, rest);
         n = rules__kv_put(to, key, klen + rest, e->touched);
         n->val = e->val;
+        if (from->free_val == early_gone && e->val != NULL) {
+            early_gone(e->val); /* the old engine's memo slot: the new one starts without */
+            n->val = NULL;
+        }
         e->val = NULL;
         if (is_pending) {
             ((struct expect_state *)n->val)->rule = &set->rules[map[i]];

@@ -445,6 +445,9 @@ struct rules_engine {
     struct expect_memo {
         uint64_t hash, clock;
         int64_t ts; /* the newest time of that B */
+        /* that key's entry in early while it has no wait (its val points back here, and
+         * the entry's end clears this); NULL: look the key up */
+        struct kv_entry *early;
     } *memo; /* owned */
     uint64_t clock; /* counts moves of the event clock from 1: a memo of an older one is stale */
     struct rule_tag {
@@ -455,7 +458,7 @@ struct rules_engine {
 
 /* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes); tag_len is
  * strlen(tag). */
-#define EXPECT_MEMO_SLOTS 8 /* a power of two */
+#define EXPECT_MEMO_SLOTS 32 /* a power of two */
 #define RULES_KEY_MAX 2048
 size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fields,
                        size_t nf, const struct record *r);

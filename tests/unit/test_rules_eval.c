@@ -981,6 +981,78 @@ static void test_expect_repeats_within_a_second(void **state)
     h_free(h);
 }
 
+/*
+ * A pod's B lines over several seconds: the engine keeps a pointer to the pod's early entry
+ * and moves it on without a lookup. The outcome must be that of looking it up every time,
+ * also once the entry has expired, been met by its A, evicted, or the rules reloaded.
+ */
+static void test_expect_repeats_across_seconds(void **state)
+{
+    struct rules_opts small = {.max_state = 2};
+    struct h *h;
+    (void)state;
+
+    /* B at 0 and 3, A at 12: within 10 s of the later B, met (the entry took the newer time) */
+    h = h_new(expect_rules, NULL);
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 3, STARTED(POD_P));
+    feed(h, 12, CREATED(POD_P));
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+
+    /* B at 0 and 1; at 100 the entry has expired; B at 101 must make a new one for A at 105 */
+    h = h_new(expect_rules, NULL);
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 1, STARTED(POD_P));
+    feed(h, 100, SCALED);
+    feed(h, 101, STARTED(POD_P));
+    feed(h, 105, CREATED(POD_P));
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+
+    /* B at 0 and 1, A at 2 uses the entry up; B at 3 starts another, A at 4 is met by it;
+     * A at 30 comes 27 s after the last B: it waits, and fires */
+    h = h_new(expect_rules, NULL);
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 1, STARTED(POD_P));
+    feed(h, 2, CREATED(POD_P));
+    feed(h, 3, STARTED(POD_P));
+    feed(h, 4, CREATED(POD_P));
+    feed(h, 30, CREATED(POD_P));
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 1);
+    assert_int_equal(h->a[0].starts_at, AT(330));
+    h_free(h);
+
+    /* room for two keys: P's entry is evicted by Q's and R's; P's next B and A still meet */
+    h = h_new(expect_rules, &small);
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 1, STARTED(POD_P));
+    feed(h, 2, STARTED(POD_Q));
+    feed(h, 3, STARTED("web-745f845dc-rrrrr"));
+    feed(h, 4, STARTED(POD_P));
+    feed(h, 5, CREATED(POD_P));
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+
+    /* the rules reloaded after two B's: the entry carries over (A at 5 is met by it), the
+     * pointer does not; then two B's and an A as before */
+    h = h_new(expect_rules, NULL);
+    feed(h, 0, STARTED(POD_P));
+    feed(h, 1, STARTED(POD_P));
+    rules_engine_swap(h->eng, load(expect_rules));
+    feed(h, 5, CREATED(POD_P));
+    feed(h, 6, STARTED(POD_P));
+    feed(h, 7, STARTED(POD_P));
+    feed(h, 16, CREATED(POD_P));
+    rules_advance(h->eng, AT(1000));
+    assert_int_equal(h->n, 0);
+    h_free(h);
+}
+
 enum { NPODS = 40 };
 
 /* Pod i of test_expect_repeats_many_pods. */
@@ -1840,6 +1912,7 @@ int main(void)
         T(test_expect_b_before_a),
         T(test_expect_repeats_within_a_second),
         T(test_expect_repeats_many_pods),
+        T(test_expect_repeats_across_seconds),
         T(test_expect_end_of_input_and_advance),
         T(test_expect_keys_independent),
         T(test_expect_then_of_another_kind),
