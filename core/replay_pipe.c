@@ -325,6 +325,66 @@ static void unpack(const struct batch *b, const struct packed *pk, struct record
     r->nextra = 0;
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_WIDE 1
+
+/*
+ * unpack with AVX2, where the CPU has it (the build targets plain x86-64): the twelve slices
+ * from line to build, four a step. Unpacking was a tenth of the main loop's instructions, and
+ * the main loop is the slower thread.
+ */
+__attribute__((target("avx2"))) static void unpack_wide(const struct batch *b,
+                                                        const struct packed *pk,
+                                                        struct record *r)
+{
+    const char *line;
+    struct slice *out = &r->line;
+
+    if (pk->whole != PK_WHOLE) {
+        *r = b->wholes[pk->whole];
+        return;
+    }
+    r->src = NULL;
+    r->ts_ns = pk->ts_ns;
+    r->ts_src = (enum ts_source)pk->ts_src;
+    r->kind = (enum record_kind)pk->kind;
+    r->object_kind = (enum object_kind)pk->object_kind;
+    r->flags = pk->flags;
+    line = b->bytes + pk->at;
+    {
+        const __m256i base = _mm256_set1_epi64x((long long)(uintptr_t)line);
+        const __m256i none = _mm256_set1_epi64x(PK_NONE);
+
+        for (int k = 0; k < PK_POD_STATUS; k += 4) {
+            __m256i off = _mm256_cvtepu16_epi64(_mm_loadl_epi64((const void *)&pk->off[k]));
+            __m256i len = _mm256_cvtepu16_epi64(_mm_loadl_epi64((const void *)&pk->len[k]));
+            /* an absent slice: p NULL (its len is 0 already) */
+            __m256i p = _mm256_andnot_si256(_mm256_cmpeq_epi64(off, none),
+                                            _mm256_add_epi64(base, off));
+            __m256i lo = _mm256_unpacklo_epi64(p, len); /* slices k, k + 2 */
+            __m256i hi = _mm256_unpackhi_epi64(p, len); /* k + 1, k + 3 */
+
+            _mm256_storeu_si256((void *)&out[k], _mm256_permute2x128_si256(lo, hi, 0x20));
+            _mm256_storeu_si256((void *)&out[k + 2], _mm256_permute2x128_si256(lo, hi, 0x31));
+        }
+    }
+    r->pod_status = pk->off[PK_POD_STATUS] != PK_NONE
+                        ? (struct slice){line + pk->off[PK_POD_STATUS], pk->len[PK_POD_STATUS]}
+                        : SLICE_NONE;
+    r->app = (struct slice){pk->app, pk->app_len};
+    r->cli = (struct slice){pk->cli, pk->cli_len};
+    r->event = SLICE_NONE;
+    r->class_name = SLICE_NONE;
+    r->nextra = 0;
+}
+#endif
+
+/* unpack_wide stores the slices before pod_status as one array, in this order */
+_Static_assert(PK_POD_STATUS == 12 && offsetof(struct record, build) ==
+                                         offsetof(struct record, line) + 11 * sizeof(struct slice),
+               "the packed slices up to build are the record's, in the record's order");
+
 /* unpack sets each field of a record's head: a field added to struct record must go there */
 _Static_assert(offsetof(struct record, line) == offsetof(struct record, flags) + sizeof(unsigned),
                "unpack sets src, ts_ns, ts_src, kind, object_kind and flags before the slices");
@@ -466,12 +526,23 @@ static void on_work(uv_idle_t *h)
         uv_idle_stop(&rp->work); /* the next batch wakes us */
         return;
     }
+#if HAVE_WIDE
+    int wide = __builtin_cpu_supports("avx2");
+#endif
     for (size_t i = 0; i < b->n && !rp->closing; i++) {
         struct record rec;
         uint64_t local[COMPACT_WORDS];
         const uint64_t *bits = NULL;
 
+#if HAVE_WIDE
+        if (wide) {
+            unpack_wide(b, &b->pk[i], &rec);
+        } else {
+            unpack(b, &b->pk[i], &rec);
+        }
+#else
         unpack(b, &b->pk[i], &rec);
+#endif
         if (b->set != NULL) {
             bits = b->bits + b->pk[i].bits_at;
             if (b->words <= COMPACT_WORDS) {
