@@ -217,6 +217,76 @@ static void worker_close_merge(struct replay_pipe *rp)
     }
 }
 
+/* Slice k of r as an offset and length in pk. Returns non-zero if it is not within the line. */
+static inline size_t pack_slice(const struct slice *s, const char *line, size_t len,
+                                struct packed *pk, int k)
+{
+    /* d wraps when s->p is before the line */
+    size_t d = (size_t)((uintptr_t)s->p - (uintptr_t)line);
+
+    if (s->p == NULL) {
+        pk->off[k] = PK_NONE;
+        pk->len[k] = 0;
+        return 0;
+    }
+    pk->off[k] = (uint16_t)d; /* d and s->len: at most len when the record packs */
+    pk->len[k] = (uint16_t)s->len;
+    return (size_t)(d > len) | (size_t)(s->len > len - d);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define HAVE_WIDE 1
+
+/* The low 16 bits of each of v's four 64-bit lanes, stored at out[0..4). */
+__attribute__((target("avx2"))) static inline void store_u16x4(uint16_t *out, __m256i v)
+{
+    const __m256i pick = _mm256_setr_epi8(0, 1, 8, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, 0, 1, 8, 9, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+                                          -1, -1);
+    __m256i t = _mm256_shuffle_epi8(v, pick);
+
+    _mm_storel_epi64((void *)out, _mm_unpacklo_epi32(_mm256_castsi256_si128(t),
+                                                     _mm256_extracti128_si256(t, 1)));
+}
+
+/*
+ * The slices from line to build, four a step with AVX2 where the CPU has it (the build targets
+ * plain x86-64), then pod_status. The same as pack_slice for each; returns non-zero if one is
+ * not within the line.
+ */
+__attribute__((target("avx2"))) static size_t pack_slices_wide(const struct record *r,
+                                                               const char *line, size_t len,
+                                                               struct packed *pk)
+{
+    const struct slice *in = &r->line;
+    const __m256i base = _mm256_set1_epi64x((long long)(uintptr_t)line);
+    const __m256i top = _mm256_set1_epi64x((long long)len);
+    /* unsigned compares as signed ones, both sides flipped at the sign bit */
+    const __m256i flip = _mm256_set1_epi64x(INT64_MIN);
+    const __m256i none = _mm256_set1_epi64x(PK_NONE);
+    __m256i bad = _mm256_setzero_si256();
+
+    for (int k = 0; k < PK_POD_STATUS; k += 4) {
+        __m256i a = _mm256_loadu_si256((const void *)&in[k]);     /* p, len of k and k + 1 */
+        __m256i b = _mm256_loadu_si256((const void *)&in[k + 2]); /* of k + 2 and k + 3 */
+        __m256i p = _mm256_permute4x64_epi64(_mm256_unpacklo_epi64(a, b), 0xD8);
+        __m256i n = _mm256_permute4x64_epi64(_mm256_unpackhi_epi64(a, b), 0xD8);
+        __m256i absent = _mm256_cmpeq_epi64(p, _mm256_setzero_si256());
+        __m256i d = _mm256_sub_epi64(p, base);
+        __m256i past = _mm256_cmpgt_epi64(_mm256_xor_si256(d, flip), _mm256_xor_si256(top, flip));
+        __m256i longer = _mm256_cmpgt_epi64(_mm256_xor_si256(n, flip),
+                                            _mm256_xor_si256(_mm256_sub_epi64(top, d), flip));
+
+        bad = _mm256_or_si256(bad, _mm256_andnot_si256(absent, _mm256_or_si256(past, longer)));
+        store_u16x4(&pk->off[k], _mm256_blendv_epi8(d, none, absent));
+        store_u16x4(&pk->len[k], _mm256_andnot_si256(absent, n));
+    }
+    return (size_t)!_mm256_testz_si256(bad, bad) |
+           pack_slice(&r->pod_status, line, len, pk, PK_POD_STATUS);
+}
+#endif
+
 /*
  * Packs r, parsed from line[0..len), into pk; the line will be at offset at of b's bytes. A
  * record with a slice outside the line is kept whole instead (its slices moved to there).
@@ -228,19 +298,15 @@ static void pack(struct batch *b, const struct record *r, const char *line, size
              r->app.len < UINT32_MAX && r->cli.len < UINT32_MAX && len <= PK_MAX_LINE;
     size_t bad = 0;
 
-    for (int k = 0; k < PK_N; k++) {
-        const struct slice *s = (const struct slice *)(const void *)((const char *)r + pk_slot[k]);
-
-        if (s->p == NULL) {
-            pk->off[k] = PK_NONE;
-            pk->len[k] = 0;
-        } else {
-            /* within the line, or the record goes whole (d wraps when s->p is before it) */
-            size_t d = (size_t)((uintptr_t)s->p - (uintptr_t)line);
-
-            bad |= (size_t)(d > len) | (size_t)(s->len > len - d);
-            pk->off[k] = (uint16_t)d; /* d and s->len: at most len when the record packs */
-            pk->len[k] = (uint16_t)s->len;
+#if HAVE_WIDE
+    if (__builtin_cpu_supports("avx2")) {
+        bad = pack_slices_wide(r, line, len, pk);
+    } else
+#endif
+    {
+        for (int k = 0; k < PK_N; k++) {
+            bad |= pack_slice((const struct slice *)(const void *)((const char *)r + pk_slot[k]),
+                              line, len, pk, k);
         }
     }
     if (!ok || bad) {
@@ -325,10 +391,7 @@ static void unpack(const struct batch *b, const struct packed *pk, struct record
     r->nextra = 0;
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <immintrin.h>
-#define HAVE_WIDE 1
-
+#if HAVE_WIDE
 /*
  * unpack with AVX2, where the CPU has it (the build targets plain x86-64): the twelve slices
  * from line to build, four a step. Unpacking was a tenth of the main loop's instructions, and
