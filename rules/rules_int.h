@@ -83,6 +83,16 @@ struct contains_any {
     uint32_t who[256]; /* bit i: needle i's rarest byte is this one */
     unsigned char bytes[CONTAINS_ANY_BYTES];
     unsigned nbytes;
+    /*
+     * Each needle's first two bytes, for a search that tests every place in a step of 16 by
+     * table look-ups on each byte's two halves (a "Teddy" filter): bit b of fp1_lo[x & 15] &
+     * fp1_hi[x >> 4] says x may be the first byte of a needle of group b; fp2 the same for the
+     * second. Groups: needle i is in group i % 8 (bucket[b], a bit per needle). Set when every
+     * needle kept has two bytes or more (fp_ok).
+     */
+    unsigned char fp1_lo[16], fp1_hi[16], fp2_lo[16], fp2_hi[16];
+    uint32_t bucket[8];
+    int fp_ok;
 };
 
 struct cond {

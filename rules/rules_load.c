@@ -183,6 +183,29 @@ static int contains_other(const struct cond *c, size_t i)
     return 0;
 }
 
+/* The two-byte fingerprint tables of any (rules_int.h) for the needles any kept. */
+static void fingerprints(const struct cond *c, struct contains_any *any)
+{
+    any->fp_ok = 1;
+    for (size_t i = 0; i < c->nstrs; i++) {
+        const unsigned char *s = (const unsigned char *)c->strs[i];
+        unsigned char g = (unsigned char)(1u << (i % 8));
+
+        if (contains_other(c, i)) {
+            continue;
+        }
+        if (c->lens[i] < 2) {
+            any->fp_ok = 0; /* a one-byte needle may end a value: the search by rarest byte */
+            return;
+        }
+        any->bucket[i % 8] |= 1u << i;
+        any->fp1_lo[s[0] & 15] |= g;
+        any->fp1_hi[s[0] >> 4] |= g;
+        any->fp2_lo[s[1] & 15] |= g;
+        any->fp2_hi[s[1] >> 4] |= g;
+    }
+}
+
 /*
  * For each "contains" needle, its two rarest bytes: a candidate place must have both before
  * the needle is compared. The second is the rarest at another offset, the farther from the
@@ -235,6 +258,9 @@ void rules__contains_prepare(struct cond *c)
                 }
                 any->who[k] |= 1u << i;
             }
+        }
+        if (any != NULL) {
+            fingerprints(c, any);
         }
         c->any = any;
     }

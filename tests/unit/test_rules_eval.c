@@ -1832,26 +1832,29 @@ static void test_contains_agrees_with_plain_search(void **state)
 /*
  * A "contains" list in one pass against each needle the plain way: lists of 2 to 9 needles
  * of 1 to 5 bytes from a 4-letter alphabet (shared rarest bytes, near misses), haystacks of
- * every length up to 70 (the 16-byte steps, the overlapping last one, the byte-wise path).
+ * every length up to 140 (the 16- and 32-byte steps, the overlapping last one, the byte-wise
+ * path). Every other round has 2 to 20 needles of 2 to 6 bytes: the two-byte fingerprint
+ * search, with needles sharing its eight groups.
  */
 static void test_contains_any_agrees_with_each_needle(void **state)
 {
     uint32_t seed = 777;
-    int found = 0, used_any = 0;
+    int found = 0, used_any = 0, used_fp = 0;
 
     (void)state;
     for (int round = 0; round < 300; round++) {
         struct cond c;
-        char *strs[9];
-        size_t lens[9];
+        char *strs[20];
+        size_t lens[20];
+        int fp = round % 2;
 
         memset(&c, 0, sizeof(c));
         c.op = COND_CONTAINS;
-        c.nstrs = 2 + (size_t)round % 8;
+        c.nstrs = fp ? 2 + (size_t)round % 19 : 2 + (size_t)round % 8;
         c.strs = strs;
         c.lens = lens;
         for (size_t i = 0; i < c.nstrs; i++) {
-            lens[i] = 1 + (size_t)(round + i) % 5;
+            lens[i] = fp ? 2 + (size_t)(round + i) % 5 : 1 + (size_t)(round + i) % 5;
             strs[i] = malloc(lens[i] + 1);
             for (size_t k = 0; k < lens[i]; k++) {
                 seed = seed * 1103515245u + 12345u;
@@ -1861,6 +1864,7 @@ static void test_contains_any_agrees_with_each_needle(void **state)
         }
         rules__contains_prepare(&c);
         used_any += c.any != NULL;
+        used_fp += c.any != NULL && c.any->fp_ok;
         /* to 140: where the CPU has AVX2, haystacks from 32 bytes take 32-byte steps */
         for (size_t hn = 0; hn <= 140; hn++) {
             char h[150];
@@ -1887,6 +1891,7 @@ static void test_contains_any_agrees_with_each_needle(void **state)
         free(c.any);
     }
     assert_true(used_any > 250);
+    assert_true(used_fp > 140);
     assert_true(found > 5000 && found < 300 * 141 - 1000);
 }
 
