@@ -449,7 +449,9 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
             rules__kv_touch(&eng->early, e);
             m->clock = eng->clock;
             m->ts = r->ts_ns;
-            if (eng->firing[idx] > 0) {
+            /* the B that left this memo resolved the key's alert; since, no A came, so this
+             * rule began none for it, and no other rule can when the name is its own */
+            if (eng->firing[idx] > 0 && tag->name_shared) {
                 struct alert_spec sp;
 
                 rule_spec(eng->set->rules, rule, &sp);
@@ -617,6 +619,17 @@ static void state_init(struct rules_engine *eng)
     eng->tags = xcalloc(eng->set->nrules + 1, sizeof(*eng->tags));
     for (size_t i = 0; i < eng->set->nrules; i++) {
         eng->tags[i].len = (unsigned char)rule_tag(eng->tags[i].s, i);
+    }
+    for (size_t i = 0; i < eng->set->nrules; i++) {
+        const struct rule *ri = &eng->set->rules[i];
+        const char *ni = ri->alert_name ? ri->alert_name : ri->id;
+
+        for (size_t j = 0; j < eng->set->nrules && !eng->tags[i].name_shared; j++) {
+            const struct rule *rj = &eng->set->rules[j];
+
+            eng->tags[i].name_shared =
+                j != i && strcmp(ni, rj->alert_name ? rj->alert_name : rj->id) == 0;
+        }
     }
 }
 

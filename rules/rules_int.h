@@ -463,6 +463,9 @@ struct rules_engine {
     struct rule_tag {
         char s[23]; /* "r<index>", the first part of a rule's state keys */
         unsigned char len;
+        /* another rule raises alerts of this rule's alert name: a key's alert may begin
+         * without this rule (an expect rule's remembered B must look again) */
+        unsigned char name_shared;
     } *tags; /* owned, one per rule */
 };
 

@@ -1053,6 +1053,39 @@ static void test_expect_repeats_across_seconds(void **state)
     h_free(h);
 }
 
+/*
+ * An expect rule's remembered B skips looking up the key's alert, for no A came since. Not
+ * when another rule raises alerts of the same name: a B must still end that rule's alert.
+ */
+static void test_expect_b_ends_shared_name_alert(void **state)
+{
+    static const char rules[] =
+        "{\"classes\":{" CLASS_STUCK "," CLASS_CRASH "},\"rules\":[" EXPECT_BASE
+        "{\"id\":\"stuck\",\"type\":\"expect\",\"when\":{\"event\":\"pod_created\"},"
+        " \"then\":{\"event\":\"container_started\"},\"within\":\"5m\",\"key\":[\"pod\"],"
+        " \"class\":\"pod_stuck\",\"alert\":{\"name\":\"shared\"}},"
+        "{\"id\":\"backoff\",\"when\":{\"message\":{\"prefix\":\"Back-off\"}},"
+        " \"class\":\"crash_loop\",\"alert\":{\"name\":\"shared\",\"key\":[\"pod\"]}}"
+        "]}";
+    struct h *h = h_new(rules, NULL);
+    (void)state;
+
+    feed(h, 0, CREATED(POD_Q));
+    feed(h, 400, SCALED); /* Q's wait fires: the rule has an alert firing */
+    assert_int_equal(h->n, 1);
+    feed(h, 401, STARTED(POD_P)); /* P's B, remembered */
+    feed(h, 402, STARTED(POD_P));
+    feed(h, 403, BACKOFF(POD_P)); /* the other rule's alert of that name, for P */
+    assert_int_equal(h->n, 2);
+    assert_int_equal(h->a[1].status, ALERT_FIRING);
+    feed(h, 404, STARTED(POD_P)); /* ends it, as a B always did */
+    assert_int_equal(h->n, 3);
+    assert_int_equal(h->a[2].status, ALERT_RESOLVED);
+    assert_string_equal(h->a[2].pod, POD_P);
+    assert_string_equal(h->a[2].fp, h->a[1].fp);
+    h_free(h);
+}
+
 enum { NPODS = 40 };
 
 /* Pod i of test_expect_repeats_many_pods. */
@@ -1918,6 +1951,7 @@ int main(void)
         T(test_expect_repeats_within_a_second),
         T(test_expect_repeats_many_pods),
         T(test_expect_repeats_across_seconds),
+        T(test_expect_b_ends_shared_name_alert),
         T(test_expect_end_of_input_and_advance),
         T(test_expect_keys_independent),
         T(test_expect_then_of_another_kind),
