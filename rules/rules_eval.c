@@ -443,10 +443,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
         if (m->early != NULL && m->hash == h) {
             /* this B again, later: no A since, so no wait; its early entry moves on */
             e = m->early;
-            if (r->ts_ns > e->touched) {
-                e->touched = r->ts_ns;
-            }
-            rules__kv_touch(&eng->early, e);
+            rules__kv_refresh(&eng->early, e, r->ts_ns);
             m->clock = eng->clock;
             m->ts = r->ts_ns;
             /* the B that left this memo resolved the key's alert; since, no A came, so this

@@ -355,6 +355,8 @@ struct kv_entry *rules__kv_put(struct kv *kv, const char *key, size_t len, int64
 void rules__kv_del(struct kv *kv, struct kv_entry *e);
 /* Makes e the most recent without changing its time. */
 void rules__kv_touch(struct kv *kv, struct kv_entry *e);
+/* What rules__kv_put does to an entry it finds: the newer time, and to the front. */
+void rules__kv_refresh(struct kv *kv, struct kv_entry *e, int64_t now);
 /* Drops entries untouched since before cutoff (oldest first). */
 void rules__kv_expire(struct kv *kv, int64_t cutoff);
 

@@ -153,6 +153,14 @@ void rules__kv_touch(struct kv *kv, struct kv_entry *e)
     lru_push_front(kv, e);
 }
 
+void rules__kv_refresh(struct kv *kv, struct kv_entry *e, int64_t now)
+{
+    rules__kv_touch(kv, e);
+    if (now > e->touched) {
+        e->touched = now;
+    }
+}
+
 void rules__kv_expire(struct kv *kv, int64_t cutoff)
 {
     while (kv->tail != NULL && kv->tail->touched < cutoff) {

@@ -864,7 +864,7 @@ void rules__rollouts_record(struct rules_engine *eng, const struct record *r)
     if (e == NULL || (ro = e->val)->phase != RO_ACTIVE) {
         return;
     }
-    rules__kv_put(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len, r->ts_ns);
+    rules__kv_refresh(&eng->rollouts->apps, e, r->ts_ns); /* not a second look-up */
     observe(eng, ro, r);
 }
 

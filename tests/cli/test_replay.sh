@@ -213,4 +213,20 @@ grep -q 'rollouts: 1 started' "$TMP/tty.out" && pass || fail "no summary of roll
 grep -q 'failures: health_check' "$TMP/tty.out" && pass || fail "no summary of failures"
 "$RW" replay "${R[@]}" "$TMP/big.log" 2>&1 >/dev/null | grep -q 'lines/s' && fail "progress bar without a terminal" || pass
 
+# --- a rollout under way outlives the state expiry while its events keep coming: each event
+# refreshes it, so its end reports the whole rollout and what it saw
+mkdir -p "$TMP/expire.d"
+cp "$SRC"/rules.d/*.json "$TMP/expire.d/"
+echo '{ "settings": { "state_expire": "1m" } }' >"$TMP/expire.d/99-settings.json"
+{
+    echo "2026-03-18T14:30:00Z system/k8s/atom/myapp Status: Running => Pending"
+    for t in 30 60 90 120 150 180; do
+        printf '2026-03-18T14:%02d:%02dZ system/k8s/web-745f845dc-rzl2q Back-off restarting failed container web in pod web-745f845dc-rzl2q_myapp(1a2b)\n' $((30 + t / 60)) $((t % 60))
+    done
+    echo "2026-03-18T14:33:20Z system/k8s/atom/myapp Status: Pending => Running"
+} >"$TMP/expire.log"
+"$RW" replay -q --rules "$TMP/expire.d" --app myapp "$TMP/expire.log" >"$TMP/expire.out"
+expect_eq "rollout past the state expiry" '{"status":"succeeded","duration_s":200,"crash_loop":6}' \
+    "$(jq -c 'select(.type == "rollout" and .status == "succeeded") | {status, duration_s, crash_loop: .failures.crash_loop}' "$TMP/expire.out")"
+
 finish
