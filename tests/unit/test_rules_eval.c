@@ -983,74 +983,74 @@ static void test_expect_repeats_within_a_second(void **state)
 
 /*
  * A pod's B lines over several seconds: the engine keeps a pointer to the pod's early entry
- * and moves it on without a lookup. The outcome must be that of looking it up every time,
+ * and moves it on without a look-up. The outcome must be that of looking it up every time,
  * also once the entry has expired, been met by its A, evicted, or the rules reloaded.
  */
 static void test_expect_repeats_across_seconds(void **state)
 {
-    struct rules_opts small = {.max_state = 2};
-    struct h *h;
+    /* a step: at second t, a B ('B') or an A ('A') of pod P (Q, R when given), a line of no
+     * pod ('S'), or the rules reloaded ('W'); 0 ends the list */
+    static const struct {
+        const char *what;
+        struct {
+            int t;
+            char kind, pod;
+        } steps[10];
+        size_t max_state, alerts;
+        int first_at; /* the first alert's start, when there is one */
+    } cases[] = {
+        {"B at 0 and 3, A at 12: within 10 s of the later B (the entry took the newer time)",
+         {{0, 'B', 'P'}, {3, 'B', 'P'}, {12, 'A', 'P'}, {0, 0, 0}}, 0, 0, 0},
+        {"the entry has expired at 100: B at 101 must make another for A at 105",
+         {{0, 'B', 'P'}, {1, 'B', 'P'}, {100, 'S', 0}, {101, 'B', 'P'}, {105, 'A', 'P'}},
+         0, 0, 0},
+        {"A at 2 uses the entry up, B at 3 starts another for A at 4; A at 30 waits and fires",
+         {{0, 'B', 'P'}, {1, 'B', 'P'}, {2, 'A', 'P'}, {3, 'B', 'P'}, {4, 'A', 'P'},
+          {30, 'A', 'P'}},
+         0, 1, 330},
+        {"room for two keys: P's entry is evicted by Q's and R's; P's next B meets its A",
+         {{0, 'B', 'P'}, {1, 'B', 'P'}, {2, 'B', 'Q'}, {3, 'B', 'R'}, {4, 'B', 'P'},
+          {5, 'A', 'P'}},
+         2, 0, 0},
+        {"reloaded after two B's: the entry carries over (met by A at 5), the pointer does not",
+         {{0, 'B', 'P'}, {1, 'B', 'P'}, {2, 'W', 0}, {5, 'A', 'P'}, {6, 'B', 'P'},
+          {7, 'B', 'P'}, {16, 'A', 'P'}},
+         0, 0, 0},
+    };
     (void)state;
 
-    /* B at 0 and 3, A at 12: within 10 s of the later B, met (the entry took the newer time) */
-    h = h_new(expect_rules, NULL);
-    feed(h, 0, STARTED(POD_P));
-    feed(h, 3, STARTED(POD_P));
-    feed(h, 12, CREATED(POD_P));
-    rules_advance(h->eng, AT(1000));
-    assert_int_equal(h->n, 0);
-    h_free(h);
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct rules_opts o = {.max_state = cases[c].max_state};
+        struct h *h = h_new(expect_rules, &o);
 
-    /* B at 0 and 1; at 100 the entry has expired; B at 101 must make a new one for A at 105 */
-    h = h_new(expect_rules, NULL);
-    feed(h, 0, STARTED(POD_P));
-    feed(h, 1, STARTED(POD_P));
-    feed(h, 100, SCALED);
-    feed(h, 101, STARTED(POD_P));
-    feed(h, 105, CREATED(POD_P));
-    rules_advance(h->eng, AT(1000));
-    assert_int_equal(h->n, 0);
-    h_free(h);
+        for (size_t k = 0; k < 10 && cases[c].steps[k].kind != 0; k++) {
+            const char *pod = cases[c].steps[k].pod == 'Q'   ? POD_Q
+                              : cases[c].steps[k].pod == 'R' ? "web-745f845dc-rrrrr"
+                                                             : POD_P;
+            char line[256];
 
-    /* B at 0 and 1, A at 2 uses the entry up; B at 3 starts another, A at 4 is met by it;
-     * A at 30 comes 27 s after the last B: it waits, and fires */
-    h = h_new(expect_rules, NULL);
-    feed(h, 0, STARTED(POD_P));
-    feed(h, 1, STARTED(POD_P));
-    feed(h, 2, CREATED(POD_P));
-    feed(h, 3, STARTED(POD_P));
-    feed(h, 4, CREATED(POD_P));
-    feed(h, 30, CREATED(POD_P));
-    rules_advance(h->eng, AT(1000));
-    assert_int_equal(h->n, 1);
-    assert_int_equal(h->a[0].starts_at, AT(330));
-    h_free(h);
-
-    /* room for two keys: P's entry is evicted by Q's and R's; P's next B and A still meet */
-    h = h_new(expect_rules, &small);
-    feed(h, 0, STARTED(POD_P));
-    feed(h, 1, STARTED(POD_P));
-    feed(h, 2, STARTED(POD_Q));
-    feed(h, 3, STARTED("web-745f845dc-rrrrr"));
-    feed(h, 4, STARTED(POD_P));
-    feed(h, 5, CREATED(POD_P));
-    rules_advance(h->eng, AT(1000));
-    assert_int_equal(h->n, 0);
-    h_free(h);
-
-    /* the rules reloaded after two B's: the entry carries over (A at 5 is met by it), the
-     * pointer does not; then two B's and an A as before */
-    h = h_new(expect_rules, NULL);
-    feed(h, 0, STARTED(POD_P));
-    feed(h, 1, STARTED(POD_P));
-    rules_engine_swap(h->eng, load(expect_rules));
-    feed(h, 5, CREATED(POD_P));
-    feed(h, 6, STARTED(POD_P));
-    feed(h, 7, STARTED(POD_P));
-    feed(h, 16, CREATED(POD_P));
-    rules_advance(h->eng, AT(1000));
-    assert_int_equal(h->n, 0);
-    h_free(h);
+            switch (cases[c].steps[k].kind) {
+            case 'B':
+                snprintf(line, sizeof(line), STARTED("%s"), pod);
+                break;
+            case 'A':
+                snprintf(line, sizeof(line), CREATED("%s"), pod);
+                break;
+            case 'W':
+                rules_engine_swap(h->eng, load(expect_rules));
+                continue;
+            default:
+                snprintf(line, sizeof(line), "%s", SCALED);
+                break;
+            }
+            feed(h, cases[c].steps[k].t, line);
+        }
+        rules_advance(h->eng, AT(1000));
+        if (h->n != cases[c].alerts || (h->n > 0 && h->a[0].starts_at != AT(cases[c].first_at))) {
+            fail_msg("%s: %zu alerts", cases[c].what, h->n);
+        }
+        h_free(h);
+    }
 }
 
 /*
