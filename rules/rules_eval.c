@@ -621,6 +621,10 @@ static void state_init(struct rules_engine *eng)
         const struct rule *ri = &eng->set->rules[i];
         const char *ni = ri->alert_name ? ri->alert_name : ri->id;
 
+        if (ri->type != RULE_EXPECT) {
+            continue; /* only an expect rule's memo asks */
+        }
+        eng->tags[i].name_shared = (unsigned char)rules__rollouts_alert_name(ni);
         for (size_t j = 0; j < eng->set->nrules && !eng->tags[i].name_shared; j++) {
             const struct rule *rj = &eng->set->rules[j];
 

@@ -485,6 +485,8 @@ void rules__rollouts_record(struct rules_engine *eng, const struct record *r);
 /* A record of an app whose rollout is under way gets its release (when it names none). */
 void rules__rollouts_label(struct rules_engine *eng, struct record *r);
 /* An alert raised by time (an expect rule) for r's app: a failure of its rollout too. */
+/* Does the rollout tracker raise alerts of this name? */
+int rules__rollouts_alert_name(const char *name);
 void rules__rollouts_failure(struct rules_engine *eng, const struct record *r,
                              const struct rule *rule);
 /* The event clock moved: rollouts past their stuck time are reported. */

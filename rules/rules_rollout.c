@@ -407,6 +407,13 @@ static const struct rule_class *find_class(const struct rule_set *set, const cha
 }
 
 
+int rules__rollouts_alert_name(const char *name)
+{
+    /* rollout_alert's names: the class names below with dashes */
+    return strcmp(name, "rollout-stuck") == 0 || strcmp(name, "rollout-failed") == 0 ||
+           strcmp(name, "rollback-failed") == 0;
+}
+
 static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, const char *cls_name,
                           int scope, int64_t at, const char *diagnosis, const char *duration)
 {
