@@ -73,6 +73,22 @@ if command -v mtail >/dev/null; then
          END { if (r > 0) printf "\nrollwatch replay is %.1fx mtail'"'"'s throughput\n", m / r }' "$W/results"
 fi
 
+# On a shared VM one vCPU can be much slower than the other for a while (README, Performance):
+# replay always has a thread on it, grep mostly not. The same single-threaded parse pinned to
+# each vCPU says whether this run fell in such a phase.
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+    printf '\nrollwatch parse pinned to each vCPU (median of 3):'
+    for cpu in $(seq 0 $(($(nproc) - 1))); do
+        for _ in 1 2 3; do
+            t0=$(date +%s%N)
+            taskset -c "$cpu" "$RW" parse -q "$W/logs.txt" >/dev/null 2>&1 || true
+            t1=$(date +%s%N)
+            echo $(((t1 - t0) / 1000000))
+        done | median | awk -v c="$cpu" '{ printf "%s cpu%s %.3f s", (c > 0 ? "," : ""), c, $1 / 1000 }'
+    done
+    echo
+fi
+
 # memory stays bounded: 10x the lines, the same peak RSS (within a few MiB)
 if [ "${BIG:-1}" = 1 ]; then
     bench/gen-logs.sh $((LINES * 10)) 43 >"$W/big.txt"
