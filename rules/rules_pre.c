@@ -158,12 +158,13 @@ static uint32_t quick_check(const struct when *w)
 }
 
 /*
- * A list of the rule into the program for records of kind and okind. Returns -1 if its kind
- * tests fail for them (it cannot hold), 0 if the engine must test it all (no bit), 1 if it
- * holds whatever the record says (its bit goes to always), 2 if the program tests it.
+ * A list of rule idx into the program for records of kind and okind: [its bit, the rule's
+ * candidate bit, the quick check, n, the n test uids]. Returns -1 if its kind tests fail for
+ * them (it cannot hold), 0 if the engine must test it all (no bit), 1 if it holds whatever the
+ * record says (its bit goes to always), 2 if the program tests it.
  */
-static int prog_when(struct rule_set *set, const struct when *w, int kind, int okind,
-                     uint64_t *always)
+static int prog_when(struct rule_set *set, const struct when *w, uint32_t idx, int kind,
+                     int okind, uint64_t *always)
 {
     uint32_t n = 0;
 
@@ -181,8 +182,9 @@ static int prog_when(struct rule_set *set, const struct when *w, int kind, int o
         return 1;
     }
     prog_push(set, w->id);
-    prog_push(set, n);
+    prog_push(set, (uint32_t)(set->cand_word * 64) + idx);
     prog_push(set, quick_check(w));
+    prog_push(set, n);
     for (size_t i = 0; i < w->n; i++) {
         if (w->conds[i].pre && w->conds[i].op != COND_MASK) {
             prog_push(set, w->conds[i].uid);
@@ -195,8 +197,7 @@ static void prog_rule(struct rule_set *set, uint32_t idx, int kind, int okind, u
 {
     const struct rule *r = &set->rules[idx];
     const struct when *lists[3];
-    size_t nl = 0, head;
-    uint32_t n = 0;
+    size_t nl = 0;
     int cand = 0;
 
     lists[nl++] = &r->when;
@@ -206,26 +207,21 @@ static void prog_rule(struct rule_set *set, uint32_t idx, int kind, int okind, u
     if (r->has_resolve) {
         lists[nl++] = &r->resolve;
     }
-    prog_push(set, idx);
-    head = set->pre_prog_len;
-    prog_push(set, 0);
     for (size_t i = 0; i < nl; i++) {
-        int k = prog_when(set, lists[i], kind, okind, always);
+        int k = prog_when(set, lists[i], idx, kind, okind, always);
 
-        n += k == 2;
         cand |= k == 0 || k == 1;
     }
     if (cand) {
         set_bit(always, set->cand_word * 64 + idx); /* a candidate whatever the record says */
     }
-    if (n == 0) {
-        set->pre_prog_len = head - 1; /* nothing of it to run */
-        return;
-    }
-    set->pre_prog[head] = n;
 }
 
-/* One program: [nalways, (word, low 32 bits, high 32 bits) * nalways], then the rules. */
+/*
+ * One program: [nalways, (word, low 32 bits, high 32 bits) * nalways], then the condition
+ * lists of its rules in rule order, flat: a rule's candidate bit is set by each of its lists
+ * that holds (a loop per rule around its lists was a third of the program's bookkeeping).
+ */
 static uint32_t build_prog(struct rule_set *set, uint32_t off, uint32_t n, int kind, int okind,
                            uint64_t *always, size_t words)
 {
@@ -379,40 +375,30 @@ uint64_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t 
         touched |= 1ULL << (p[0] & 63);
     }
     while (p < end) {
-        uint32_t rule = p[0], nl = p[1], cand = 0;
+        uint32_t id = p[0], cb = p[1], q = p[2], n = p[3], k;
+        const uint32_t *u = p + 4;
 
-        p += 2;
-        while (nl-- > 0) {
-            uint32_t id = p[0], n = p[1], q = p[2], k;
-
-            p += 3;
-            if (q != 0 && !((q >> 8) < mlen && (unsigned char)mp[q >> 8] == (q & 0xFFu))) {
-                p += n; /* the message does not start as this list wants */
-                continue;
-            }
-            for (k = 0; k < n; k++) {
-                uint32_t u = p[k];
-
-                if ((memo[u] & ~1u) != cur) {
-                    /* tests ahead capture nothing: no pending list */
-                    memo[u] = cur | (uint32_t)rules__cond_eval(set, pre->md, set->pre_cond[u], r,
-                                                               NULL, &npend, st);
-                }
-                if (!(memo[u] & 1u)) {
-                    break;
-                }
-            }
-            if (k == n) {
-                bits[id >> 6] |= 1ULL << (id & 63);
-                touched |= 1ULL << ((id >> 6) & 63);
-                cand = 1;
-            }
-            p += n;
+        p = u + n;
+        if (q != 0 && !((q >> 8) < mlen && (unsigned char)mp[q >> 8] == (q & 0xFFu))) {
+            continue; /* the message does not start as this list wants */
         }
-        if (cand) {
-            bits[set->cand_word + (rule >> 6)] |= 1ULL << (rule & 63);
-            touched |= 1ULL << ((set->cand_word + (rule >> 6)) & 63);
+        for (k = 0; k < n; k++) {
+            uint32_t m = memo[u[k]];
+
+            if ((m & ~1u) != cur) {
+                /* tests ahead capture nothing: no pending list */
+                m = cur | (uint32_t)rules__cond_eval(set, pre->md, set->pre_cond[u[k]], r, NULL,
+                                                     &npend, st);
+                memo[u[k]] = m;
+            }
+            if (!(m & 1u)) {
+                goto next; /* the list fails: on to the next */
+            }
         }
+        bits[id >> 6] |= 1ULL << (id & 63);
+        bits[cb >> 6] |= 1ULL << (cb & 63);
+        touched |= 1ULL << ((id >> 6) & 63) | 1ULL << ((cb >> 6) & 63);
+    next:;
     }
     return pre->words <= 64 ? touched : ~0ULL;
 }
