@@ -221,7 +221,7 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
 
 /*
  * After each turn of the loop: what was produced goes out now, not when the buffer fills.
- * Not in replay, where a turn is a batch of a thousand lines of a stored log (a thousand
+ * Not in replay, where a turn is a batch of thousands of lines of a stored log (hundreds of
  * writes per million lines): there output goes out as the buffer fills, and at the end.
  */
 static void on_flush(uv_check_t *h)

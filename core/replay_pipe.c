@@ -511,7 +511,7 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     pack(b, &rec, line, len, at, &b->pk[b->n]);
     b->pk[b->n++].bits_at = bits_at;
     if (b->n >= EARLY_RECORDS && __atomic_load_n(&rp->main_waits, __ATOMIC_RELAXED)) {
-        /* the main loop has nothing to do: what is ready goes now, not at a thousand lines */
+        /* the main loop has nothing to do: what is ready goes now, not when the batch is full */
         flush_span(rp);
         queue_full(rp, b, 0);
         rp->cur = NULL;

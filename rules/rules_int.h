@@ -429,6 +429,8 @@ void rules__alerts_expire(struct alerts *al, int64_t cutoff, int64_t now);
 
 struct rollouts; /* rules_rollout.c */
 
+#define EXPECT_MEMO_SLOTS 32 /* expect memo slots per rule (struct rules_engine): a power of two */
+
 struct rules_engine {
     struct rule_set *set; /* owned */
     struct rules_opts opts;
@@ -473,7 +475,6 @@ struct rules_engine {
 
 /* State key "<tag>\x1f<v1>\x1f..." of fields of r into buf (KEY_MAX bytes); tag_len is
  * strlen(tag). */
-#define EXPECT_MEMO_SLOTS 32 /* a power of two */
 #define RULES_KEY_MAX 2048
 size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fields,
                        size_t nf, const struct record *r);
@@ -484,9 +485,9 @@ void rules__rollouts_free(struct rollouts *ro);
 void rules__rollouts_record(struct rules_engine *eng, const struct record *r);
 /* A record of an app whose rollout is under way gets its release (when it names none). */
 void rules__rollouts_label(struct rules_engine *eng, struct record *r);
-/* An alert raised by time (an expect rule) for r's app: a failure of its rollout too. */
 /* Does the rollout tracker raise alerts of this name? */
 int rules__rollouts_alert_name(const char *name);
+/* An alert raised by time (an expect rule) for r's app: a failure of its rollout too. */
 void rules__rollouts_failure(struct rules_engine *eng, const struct record *r,
                              const struct rule *rule);
 /* The event clock moved: rollouts past their stuck time are reported. */

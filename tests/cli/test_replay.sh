@@ -90,7 +90,7 @@ expect_eq "big replay: exit" 0 $?
 "$RW" run --rules "$SRC/rules.d" --app myapp --records <"$TMP/big.log" >"$TMP/big.run" \
     2>"$TMP/big.run.err"
 cmp -s "$TMP/big.replay" "$TMP/big.run" && pass || fail "replay and run differ on $(wc -l <"$TMP/big.log") lines"
-# replay's alerts are formatted and written by the reader thread: the same bytes, in each format
+# and the alerts replay writes are the same bytes as run's, in each format
 for fmt in json text; do
     "$RW" replay --rules "$SRC/rules.d" --app myapp -q --output $fmt "$TMP/big.log" >"$TMP/big.r.$fmt"
     "$RW" run --rules "$SRC/rules.d" --app myapp -q --output $fmt <"$TMP/big.log" >"$TMP/big.s.$fmt"
