@@ -157,11 +157,17 @@ size_t rules__make_key(char *buf, const char *tag, size_t tag_len, const int *fi
 
 /* ---- alerts of rules ------------------------------------------------------------------------- */
 
+/* The name of the alerts rule raises: its own, or its id. */
+static const char *rule_alert_name(const struct rule *rule)
+{
+    return rule->alert_name ? rule->alert_name : rule->id;
+}
+
 /* rules: the set's rule array, rule one of them */
 static void rule_spec(const struct rule *rules, const struct rule *rule, struct alert_spec *sp)
 {
     memset(sp, 0, sizeof(*sp));
-    sp->name = rule->alert_name ? rule->alert_name : rule->id;
+    sp->name = rule_alert_name(rule);
     sp->cls = rule->cls;
     sp->severity = rule->has_severity ? rule->severity
                    : rule->cls       ? rule->cls->severity
@@ -618,18 +624,15 @@ static void state_init(struct rules_engine *eng)
         eng->tags[i].len = (unsigned char)rule_tag(eng->tags[i].s, i);
     }
     for (size_t i = 0; i < eng->set->nrules; i++) {
-        const struct rule *ri = &eng->set->rules[i];
-        const char *ni = ri->alert_name ? ri->alert_name : ri->id;
+        const char *ni = rule_alert_name(&eng->set->rules[i]);
 
-        if (ri->type != RULE_EXPECT) {
+        if (eng->set->rules[i].type != RULE_EXPECT) {
             continue; /* only an expect rule's memo asks */
         }
         eng->tags[i].name_shared = (unsigned char)rules__rollouts_alert_name(ni);
         for (size_t j = 0; j < eng->set->nrules && !eng->tags[i].name_shared; j++) {
-            const struct rule *rj = &eng->set->rules[j];
-
             eng->tags[i].name_shared =
-                j != i && strcmp(ni, rj->alert_name ? rj->alert_name : rj->id) == 0;
+                j != i && strcmp(ni, rule_alert_name(&eng->set->rules[j])) == 0;
         }
     }
 }

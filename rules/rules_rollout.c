@@ -406,12 +406,31 @@ static const struct rule_class *find_class(const struct rule_set *set, const cha
     return NULL;
 }
 
+/* The classes of the tracker's own alerts (rules.d/00-classes.json has them). */
+enum { TRACKER_STUCK, TRACKER_FAILED, TRACKER_ROLLBACK_FAILED, TRACKER_NCLASSES };
+static const char *const tracker_class[TRACKER_NCLASSES] = {"rollout_stuck", "rollout_failed",
+                                                            "rollback_failed"};
+
+/* The alert name of a tracker class: dashes for underscores, as rule names have them. */
+static void tracker_alert_name(const char *cls_name, char *out, size_t cap)
+{
+    text_puts(out, cap, 0, cls_name);
+    for (char *c = out; *c; c++) {
+        *c = *c == '_' ? '-' : *c;
+    }
+}
 
 int rules__rollouts_alert_name(const char *name)
 {
-    /* rollout_alert's names: the class names below with dashes */
-    return strcmp(name, "rollout-stuck") == 0 || strcmp(name, "rollout-failed") == 0 ||
-           strcmp(name, "rollback-failed") == 0;
+    char own[64];
+
+    for (size_t i = 0; i < TRACKER_NCLASSES; i++) {
+        tracker_alert_name(tracker_class[i], own, sizeof(own));
+        if (strcmp(name, own) == 0) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, const char *cls_name,
@@ -435,10 +454,7 @@ static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, co
     r.service = m ? sl(m->service) : SLICE_NONE;
     r.kind = RECORD_ATOM;
     ev = m ? sl(m->evidence) : ro->nt ? sl(ro->transitions[ro->nt - 1]) : SLICE_NONE;
-    text_puts(name, sizeof(name), 0, cls_name);
-    for (char *c = name; *c; c++) {
-        *c = *c == '_' ? '-' : *c; /* rule names use dashes: rollout-failed */
-    }
+    tracker_alert_name(cls_name, name, sizeof(name));
     memset(&sp, 0, sizeof(sp));
     sp.rule = -1;
     sp.name = name;
@@ -530,15 +546,18 @@ static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_stat
     }
     switch (st) {
     case ROLLOUT_STUCK:
-        rollout_alert(eng, ro, "rollout_stuck", ALERT_SCOPE_STUCK, at, diagnosis, duration);
+        rollout_alert(eng, ro, tracker_class[TRACKER_STUCK], ALERT_SCOPE_STUCK, at, diagnosis,
+                      duration);
         break;
     case ROLLOUT_FAILED:
         rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_STUCK, at);
-        rollout_alert(eng, ro, "rollout_failed", ALERT_SCOPE_FAILED, at, diagnosis, duration);
+        rollout_alert(eng, ro, tracker_class[TRACKER_FAILED], ALERT_SCOPE_FAILED, at, diagnosis,
+                      duration);
         break;
     case ROLLOUT_ROLLBACK_FAILED:
         rules__alert_resolve_scope(&eng->alerts, app, ALERT_SCOPE_STUCK, at);
-        rollout_alert(eng, ro, "rollback_failed", ALERT_SCOPE_APP_DOWN, at, diagnosis, duration);
+        rollout_alert(eng, ro, tracker_class[TRACKER_ROLLBACK_FAILED], ALERT_SCOPE_APP_DOWN, at,
+                      diagnosis, duration);
         end_rollout(eng, ro, st, at);
         break;
     case ROLLOUT_SUCCEEDED:

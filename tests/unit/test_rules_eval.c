@@ -1086,6 +1086,18 @@ static void test_expect_b_ends_shared_name_alert(void **state)
     h_free(h);
 }
 
+/* The names the rollout tracker raises alerts under, which a rule's alert name may share. */
+static void test_tracker_alert_names(void **state)
+{
+    (void)state;
+    assert_true(rules__rollouts_alert_name("rollout-stuck"));
+    assert_true(rules__rollouts_alert_name("rollout-failed"));
+    assert_true(rules__rollouts_alert_name("rollback-failed"));
+    assert_false(rules__rollouts_alert_name("rollout_failed")); /* the class, not the alert */
+    assert_false(rules__rollouts_alert_name("pod-stuck"));
+    assert_false(rules__rollouts_alert_name(""));
+}
+
 enum { NPODS = 40 };
 
 /* Pod i of test_expect_repeats_many_pods. */
@@ -1952,6 +1964,7 @@ int main(void)
         T(test_expect_repeats_many_pods),
         T(test_expect_repeats_across_seconds),
         T(test_expect_b_ends_shared_name_alert),
+        T(test_tracker_alert_names),
         T(test_expect_end_of_input_and_advance),
         T(test_expect_keys_independent),
         T(test_expect_then_of_another_kind),
