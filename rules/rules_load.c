@@ -183,27 +183,21 @@ static int contains_other(const struct cond *c, size_t i)
     return 0;
 }
 
-/* The two-byte fingerprint tables of any (rules_int.h) for the needles any kept. */
-static void fingerprints(const struct cond *c, struct contains_any *any)
+/* Needle i, kept by any, into its two-byte fingerprint tables (rules_int.h). */
+static void fingerprint(const struct cond *c, size_t i, struct contains_any *any)
 {
-    any->fp_ok = 1;
-    for (size_t i = 0; i < c->nstrs; i++) {
-        const unsigned char *s = (const unsigned char *)c->strs[i];
-        unsigned char g = (unsigned char)(1u << (i % 8));
+    const unsigned char *s = (const unsigned char *)c->strs[i];
+    unsigned char g = (unsigned char)(1u << (i % 8));
 
-        if (contains_other(c, i)) {
-            continue;
-        }
-        if (c->lens[i] < 2) {
-            any->fp_ok = 0; /* a one-byte needle may end a value: the search by rarest byte */
-            return;
-        }
-        any->bucket[i % 8] |= 1u << i;
-        any->fp1_lo[s[0] & 15] |= g;
-        any->fp1_hi[s[0] >> 4] |= g;
-        any->fp2_lo[s[1] & 15] |= g;
-        any->fp2_hi[s[1] >> 4] |= g;
+    if (c->lens[i] < 2) {
+        any->fp_ok = 0; /* a one-byte needle may end a value: the search by rarest byte */
+        return;
     }
+    any->bucket[i % 8] |= 1u << i;
+    any->fp1_lo[s[0] & 15] |= g;
+    any->fp1_hi[s[0] >> 4] |= g;
+    any->fp2_lo[s[1] & 15] |= g;
+    any->fp2_hi[s[1] >> 4] |= g;
 }
 
 /*
@@ -240,6 +234,7 @@ void rules__contains_prepare(struct cond *c)
     if (c->nstrs >= 2 && c->nstrs <= CONTAINS_ANY_MAX) {
         struct contains_any *any = xcalloc(1, sizeof(*any));
 
+        any->fp_ok = 1;
         for (size_t i = 0; i < c->nstrs && any != NULL; i++) {
             unsigned char k = c->lens[i] > 0 ? (unsigned char)c->strs[i][c->anchor[2 * i]] : 0;
 
@@ -257,10 +252,8 @@ void rules__contains_prepare(struct cond *c)
                     any->bytes[any->nbytes++] = k;
                 }
                 any->who[k] |= 1u << i;
+                fingerprint(c, i, any);
             }
-        }
-        if (any != NULL) {
-            fingerprints(c, any);
         }
         c->any = any;
     }
