@@ -115,35 +115,32 @@ struct kv_entry *rules__kv_put_h(struct kv *kv, const char *key, size_t len, uin
 {
     struct kv_entry *e = find(kv, key, len, h);
 
-    if (e == NULL) {
-        if (kv->count >= kv->cap && kv->tail != NULL) {
-            rules__kv_del(kv, kv->tail);
-            kv->evicted++;
-        }
-        if (kv->count + 1 > kv->nbuckets * 3 / 4) {
-            grow(kv);
-        }
-        /* the key right after the entry: one allocation, and the compare in find() reads the
-         * cache line the entry is on. Not calloc: every field is set here or by lru_push_front,
-         * and clearing the key's bytes too was wasted. */
-        e = xmalloc(sizeof(*e) + len + 1);
-        e->key = (char *)(e + 1);
-        memcpy(e->key, key, len);
-        e->key[len] = '\0';
-        e->key_len = len;
-        e->hash = h;
-        e->touched = 0;
-        e->val = NULL;
-        e->hnext = kv->buckets[e->hash & (kv->nbuckets - 1)];
-        kv->buckets[e->hash & (kv->nbuckets - 1)] = e;
-        kv->count++;
-    } else {
-        lru_unlink(kv, e);
+    if (e != NULL) {
+        rules__kv_refresh(kv, e, now);
+        return e;
     }
+    if (kv->count >= kv->cap && kv->tail != NULL) {
+        rules__kv_del(kv, kv->tail);
+        kv->evicted++;
+    }
+    if (kv->count + 1 > kv->nbuckets * 3 / 4) {
+        grow(kv);
+    }
+    /* the key right after the entry: one allocation, and the compare in find() reads the
+     * cache line the entry is on. Not calloc: every field is set here or by lru_push_front,
+     * and clearing the key's bytes too was wasted. */
+    e = xmalloc(sizeof(*e) + len + 1);
+    e->key = (char *)(e + 1);
+    memcpy(e->key, key, len);
+    e->key[len] = '\0';
+    e->key_len = len;
+    e->hash = h;
+    e->touched = now > 0 ? now : 0; /* the newer of now and none, as for an entry found */
+    e->val = NULL;
+    e->hnext = kv->buckets[e->hash & (kv->nbuckets - 1)];
+    kv->buckets[e->hash & (kv->nbuckets - 1)] = e;
+    kv->count++;
     lru_push_front(kv, e);
-    if (now > e->touched) {
-        e->touched = now;
-    }
     return e;
 }
 
