@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seeded generator of realistic Convox log lines: bench/gen-logs.sh LINES [SEED] > file
 # Mix: ~60% app output (some JSON), ~35% Kubernetes events from rollouts of several apps,
-# atom status lines, a few failures of each kind, a few malformed lines.
+# atom status lines, failures of every class (about 4% in all), a few malformed lines.
 set -eu
 LINES=${1:-1000000}
 SEED=${2:-42}
@@ -34,7 +34,17 @@ BEGIN {
         } else if (r < 0.93) {
             printf "%s system/k8s/atom/app Status: %s\n", ts, pick("Running => Pending|Pending => Updating|Updating => Running|Updating => Deadline|Deadline => Rollback|Rollback => Reverted")
         } else if (r < 0.97) {
-            printf "%s system/k8s/%s %s\n", ts, p, pick("Back-off restarting failed container myapp in pod " p "_myapp(5c2f)|Readiness probe failed: HTTP probe failed with statuscode: 404|Failed to pull image \"x:y\": not found|Error: secret \"db\" not found|Liveness probe failed: Get \"http://10.0.0.1:3000/\": context deadline exceeded|(combined from similar events): Readiness probe failed: connection refused")
+            # a failure of every class (rules.d/20-pod-failures.json), the common ones more often
+            f = int(rand() * 16)
+            if (f < 6) {
+                printf "%s system/k8s/%s %s\n", ts, p, pick("Back-off restarting failed container myapp in pod " p "_myapp(5c2f)|Readiness probe failed: HTTP probe failed with statuscode: 404|Failed to pull image \"x:y\": not found|Error: secret \"db\" not found|Liveness probe failed: Get \"http://10.0.0.1:3000/\": context deadline exceeded|(combined from similar events): Readiness probe failed: connection refused")
+            } else if (f == 6) {
+                printf "%s system/k8s/%s-%s Error creating: pods \"%s-%s-\" is forbidden: exceeded quota: compute-resources, requested: requests.cpu=500m, used: requests.cpu=3750m, limited: requests.cpu=4\n", ts, s, rs[si], s, rs[si]
+            } else if (f == 7) {
+                printf "%s service/%s/%s %s\n", ts, s, p, pick("FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory|Exception in thread \"main\" java.lang.OutOfMemoryError: Java heap space")
+            } else {
+                printf "%s system/k8s/%s %s\n", ts, p, pick("Failed to apply default image tag \"Acme/web:latest\": couldn\047t parse image reference \"Acme/web:latest\": invalid reference format: repository name must be lowercase|0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.|Error: container has runAsNonRoot and image will run as root|Error: failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: exec: \"bundle\": executable file not found in $PATH: unknown|Unable to attach or mount volumes: unmounted volumes=[data], unattached volumes=[data kube-api-access-9xk2p], failed to process volumes=[]: timed out waiting for the condition|The node was low on resource: memory. Container myapp was using 1431828Ki, which exceeds its request of 512Mi. |Failed to create pod sandbox: rpc error: code = Unknown desc = failed to setup network for sandbox \"4a7c0e9d3b2f\": plugin type=\"aws-cni\" name=\"aws-cni\" failed (add): add cmd: failed to assign an IP address to container|Node is not ready")
+            }
         } else if (r < 0.985) {
             printf "%s\n", pick("Promoting RBCDEFGHIJ... |OK|ERROR: rollback|  " p "  " s "  crashed")
         } else {
