@@ -3,11 +3,11 @@ BUILD      ?= build
 BUILD_TYPE ?= Release
 JOBS       ?= 2
 # Debian 12 packages needed to build and test: the libraries, and for the tests jq (checks
-# JSON), python3 (scripted HTTP receivers), curl, a real Alertmanager and Prometheus, and
-# Chromium (renders the HTML report).
+# JSON), python3 (scripted HTTP receivers), curl, a real Alertmanager and Prometheus,
+# Chromium (renders the HTML report) and mtail (the benchmark's program is checked).
 DEB_PACKAGES = cmake make gcc pkg-config libuv1-dev libyajl-dev libpcre2-dev \
                libcurl4-openssl-dev libssl-dev libcmocka-dev jq python3 curl \
-               prometheus-alertmanager prometheus chromium
+               prometheus-alertmanager prometheus chromium mtail
 SAMPLES = examples/deploy-success.log examples/deploy-rollback.log \
           examples/deploy-crashloop.log examples/kubectl-service.log
 
