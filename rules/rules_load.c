@@ -1177,6 +1177,19 @@ static void build_dispatch(struct rule_set *set)
         } else {
             kinds[i] |= kinds_of(&r->then); /* B records must reach the rule too */
         }
+        if (r->has_resolve) {
+            /* and a match rule's resolving records, which its "when" does not describe */
+            uint64_t first[4];
+
+            kinds[i] |= kinds_of(&r->resolve);
+            if (r->has_first && first_bytes(&r->resolve, first)) {
+                for (int w = 0; w < 4; w++) {
+                    r->first[w] |= first[w];
+                }
+            } else {
+                r->has_first = 0;
+            }
+        }
         for (int w = 0; r->has_first && w < 4; w++) {
             named[w] |= r->first[w];
         }

@@ -393,6 +393,43 @@ static void test_first_tag_wins(void **state)
 }
 
 /* ================================================================================== */
+/* A match rule's resolve list                                                        */
+/* ================================================================================== */
+
+/* resolve tests a tag an earlier rule gives: nothing the reader can test ahead */
+static const char resolve_rules[] =
+    "{\"classes\":{" CLASS_CRASH "},\"rules\":["
+    "{\"id\":\"started\",\"when\":{\"message\":{\"prefix\":\"Started container\"}},"
+    " \"event\":\"container_started\"},"
+    "{\"id\":\"crash\",\"when\":{\"kind\":\"k8s\",\"message\":{\"prefix\":\"Back-off\"}},"
+    " \"class\":\"crash_loop\",\"alert\":true,\"key\":[\"pod\"],"
+    " \"resolve\":{\"event\":\"container_started\"}}"
+    "]}";
+
+/* A record meeting resolve ends the alert with its key, though the rule's "when" fails. */
+static void test_match_resolve(void **state)
+{
+    struct h *h = h_new(resolve_rules, NULL);
+    (void)state;
+
+    feed(h, 0, STARTED(POD_P)); /* nothing firing: nothing to resolve */
+    feed(h, 1, BACKOFF(POD_P));
+    assert_int_equal(h->n, 1);
+    assert_int_equal(h->a[0].status, ALERT_FIRING);
+    feed(h, 5, STARTED(POD_Q)); /* another pod's alert key */
+    assert_int_equal(h->n, 1);
+    feed(h, 10, STARTED(POD_P));
+    assert_int_equal(h->n, 2);
+    assert_int_equal(h->a[1].status, ALERT_RESOLVED);
+    assert_string_equal(h->a[1].rule, "crash");
+    assert_string_equal(h->a[1].pod, POD_P);
+    assert_int_equal(h->a[1].ends_at, AT(10));
+    feed(h, 11, STARTED(POD_P)); /* resolved once */
+    assert_int_equal(h->n, 2);
+    h_free(h);
+}
+
+/* ================================================================================== */
 /* Named captures                                                                     */
 /* ================================================================================== */
 
@@ -1946,6 +1983,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         T(test_first_tag_wins),
+        T(test_match_resolve),
         T(test_captures_become_fields),
         T(test_condition_operators),
         T(test_condition_empty_vs_absent),
