@@ -181,7 +181,7 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
 
 /* A parsed record, whichever way it came; set and bits: tested ahead by replay's worker. */
 static void on_record_pre(void *arg, struct record *rec, const struct rule_set *set,
-                          const uint64_t *bits)
+                          const struct rules_ahead *ahead)
 {
     struct pipeline *p = arg;
 
@@ -191,7 +191,7 @@ static void on_record_pre(void *arg, struct record *rec, const struct rule_set *
         p->last_event_wall_ms = uv_now(&p->loop);
         p->have_event = 1;
     }
-    rules_eval_pre(p->engine, rec, set, bits);
+    rules_eval_pre(p->engine, rec, set, ahead);
     if (rec->class_name.p != NULL) {
         struct tally *t =
             tally(p->classes, &p->nclasses, 32, rec->class_name.p, rec->class_name.len);

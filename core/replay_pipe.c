@@ -46,8 +46,13 @@ enum {
  * Bit sets of up to this many words (rule sets up to ~4000 lists and rules) cross compacted:
  * a mask of the words that are not zero, then those words. Most are zero, and what crosses
  * between the cores per line sets the pace when the cores are slow to share.
+ * The mask's top bit says that a word follows them with what else the reader decided (the
+ * rule it stopped at, and the number of captures), then a word per capture (its list, its
+ * number, its place in the line): see pack_ahead. Without it, it decided every rule and took
+ * no capture, as for most records.
  */
-#define COMPACT_WORDS 64
+#define COMPACT_WORDS 63
+#define AHEAD_MORE (1ULL << 63)
 
 static const unsigned short pk_slot[PK_N] = {
     offsetof(struct record, line),        offsetof(struct record, stream),
@@ -168,9 +173,9 @@ static struct batch *take_free(struct replay_pipe *rp)
     if (b != NULL) {
         b->set = rp->pre_next ? rules_set_ref(rules_pre_set(rp->pre)) : NULL;
         b->words = rules_pre_words(rp->pre);
-        if (b->bits_cap < (b->words + 1) * BATCH_RECORDS) {
+        if (b->bits_cap < (b->words + 2) * BATCH_RECORDS) {
             free(b->bits);
-            b->bits_cap = (b->words + 1) * BATCH_RECORDS;
+            b->bits_cap = (b->words + 2) * BATCH_RECORDS;
             b->bits = xmalloc(b->bits_cap * sizeof(*b->bits));
         }
     }
@@ -451,6 +456,34 @@ _Static_assert(offsetof(struct record, extra) - offsetof(struct record, line) ==
                "unpack sets every slice of a record (PK_N packed, app, cli, event, class_name) "
                "and nextra: a new field of struct record must be unpacked too");
 
+/*
+ * What the reader decided beyond the bits, as words after them: [upto | ncaps << 32], then
+ * per capture [list | number << 16 | offset in the line << 32 | length << 48]. A capture that
+ * is not within the line's first 64 KiB (one of a source's app label, say) cannot go so: then
+ * the engine decides every rule itself, which the bits allow (they hold whole verdicts only
+ * where the engine would have come to the same). Returns the words written.
+ */
+static size_t pack_ahead(const struct rules_ahead *ah, const struct record *r, uint64_t *out)
+{
+    const char *line = r->line.p;
+
+    for (uint32_t i = 0; i < ah->ncaps; i++) {
+        const struct slice v = ah->caps[i].val;
+        size_t off;
+
+        if (v.p == NULL || v.p < line || v.p > line + r->line.len ||
+            (off = (size_t)(v.p - line)) > PK_MAX_LINE || v.len > PK_MAX_LINE ||
+            v.len > r->line.len - off) {
+            out[0] = 0; /* upto 0, no captures */
+            return 1;
+        }
+        out[1 + i] = ah->caps[i].list | (uint64_t)ah->caps[i].gid << 16 | (uint64_t)off << 32 |
+                     (uint64_t)v.len << 48;
+    }
+    out[0] = ah->upto | (uint64_t)ah->ncaps << 32;
+    return 1 + ah->ncaps;
+}
+
 /* The merge's line, on the worker: parsed where it is, tested ahead, packed; copied later. */
 static void on_line(void *arg, const struct source *src, const char *line, size_t len,
                     unsigned flags)
@@ -495,17 +528,29 @@ static void on_line(void *arg, const struct source *src, const char *line, size_
     if (b->set != NULL && b->words <= COMPACT_WORDS) {
         /* built here, then stored in one go: the batch's lines were last read by the other
          * core, and or-ing bits into them would wait for each line to come back */
-        uint64_t bits[COMPACT_WORDS], *out = b->bits + bits_at + 1;
-        uint64_t mask = rules_pre_eval(rp->pre, &rec, bits, &rp->wstats); /* the words it set */
+        uint64_t bits[COMPACT_WORDS], *out;
+        struct rules_ahead ah;
+        uint64_t mask = rules_pre_eval(rp->pre, &rec, bits, &ah, &rp->wstats); /* words set */
         size_t n = 0;
 
+        if (b->bits_cap - bits_at < 2 + b->words + ah.ncaps) {
+            b->bits_cap *= 2; /* many captures in one batch */
+            b->bits = xrealloc(b->bits, b->bits_cap * sizeof(*b->bits));
+        }
+        out = b->bits + bits_at + 1;
         for (uint64_t m = mask; m != 0; m &= m - 1) {
             out[n++] = bits[__builtin_ctzll(m)];
+        }
+        if (ah.upto != RULES_AHEAD_ALL || ah.ncaps > 0) {
+            n += pack_ahead(&ah, &rec, out + n);
+            mask |= AHEAD_MORE;
         }
         b->bits[bits_at] = mask;
         b->bits_used += 1 + n;
     } else if (b->set != NULL) {
-        rules_pre_eval(rp->pre, &rec, b->bits + bits_at, &rp->wstats); /* as it is */
+        struct rules_ahead ah; /* not handed over: the engine decides all itself */
+
+        rules_pre_eval(rp->pre, &rec, b->bits + bits_at, &ah, &rp->wstats); /* as it is */
         b->bits_used += b->words;
     }
     pack(b, &rec, line, len, at, &b->pk[b->n]);
@@ -563,6 +608,20 @@ static void give_back(struct replay_pipe *rp, struct batch *b)
     uv_mutex_unlock(&rp->mu);
 }
 
+/* pack_ahead's words, for r on this side: the captures point into its line. */
+static void unpack_ahead(const uint64_t *in, const struct record *r, struct rules_ahead *ah)
+{
+    ah->upto = (uint32_t)in[0];
+    ah->ncaps = (uint32_t)(in[0] >> 32);
+    for (uint32_t i = 0; i < ah->ncaps; i++) {
+        uint64_t e = in[1 + i];
+
+        ah->caps[i].list = (uint32_t)(e & 0xFFFF);
+        ah->caps[i].gid = (uint32_t)(e >> 16 & 0xFFFF);
+        ah->caps[i].val = (struct slice){r->line.p + (e >> 32 & 0xFFFF), (size_t)(e >> 48)};
+    }
+}
+
 static void on_work(uv_idle_t *h)
 {
     struct replay_pipe *rp = h->data;
@@ -591,6 +650,7 @@ static void on_work(uv_idle_t *h)
         struct record rec;
         uint64_t local[COMPACT_WORDS];
         const uint64_t *bits = NULL;
+        struct rules_ahead ah;
 
 #if HAVE_WIDE
         if (wide) {
@@ -603,6 +663,8 @@ static void on_work(uv_idle_t *h)
 #endif
         if (b->set != NULL) {
             bits = b->bits + b->pk[i].bits_at;
+            ah.upto = 0; /* not compacted: nothing else came */
+            ah.ncaps = 0;
             if (b->words <= COMPACT_WORDS) {
                 /* the mask says which words follow; the others are zero */
                 const uint64_t *in = bits + 1;
@@ -614,13 +676,18 @@ static void on_work(uv_idle_t *h)
                 } else {
                     memset(local, 0, b->words * sizeof(*local));
                 }
-                for (uint64_t m = bits[0]; m != 0; m &= m - 1) {
+                for (uint64_t m = bits[0] & ~AHEAD_MORE; m != 0; m &= m - 1) {
                     local[__builtin_ctzll(m)] = *in++;
+                }
+                ah.upto = RULES_AHEAD_ALL;
+                if (bits[0] & AHEAD_MORE) {
+                    unpack_ahead(in, &rec, &ah);
                 }
                 bits = local;
             }
+            ah.bits = bits;
         }
-        rp->on_record(rp->arg, &rec, b->set, bits);
+        rp->on_record(rp->arg, &rec, b->set, bits != NULL ? &ah : NULL);
     }
     *rp->ps = b->ps;
     rp->regex_runs = b->regex_runs;

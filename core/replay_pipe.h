@@ -21,7 +21,7 @@ struct replay_pipe;
  * rules_eval_pre). All are valid during the call only, like ingest's lines.
  */
 typedef void (*replay_record_cb)(void *arg, struct record *r, const struct rule_set *set,
-                                 const uint64_t *bits);
+                                 const struct rules_ahead *ahead);
 
 /*
  * Never NULL. ps (the caller's) gets the parse counts of the records handed on so far, after

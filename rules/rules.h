@@ -79,11 +79,30 @@ void rules_engine_swap(struct rules_engine *eng, struct rule_set *set);
 void rules_eval(struct rules_engine *eng, struct record *r);
 
 /*
- * The same, given what rules_pre_eval found for r with rule set set on another thread. When
- * set is not the engine's (a reload came in between), bits are ignored.
+ * What rules_pre_eval decided for one record on another thread: its bit set, and up to which
+ * candidate rule it decided their condition lists whole, with the captures they took (each
+ * a list's, in the order the engine takes them; val points into the engine's copy of the
+ * record's line).
+ */
+#define RULES_AHEAD_MAX_CAPS 32
+#define RULES_AHEAD_ALL UINT32_MAX /* upto: every candidate rule */
+struct rules_ahead_cap {
+    uint32_t list, gid; /* the condition list and the capture, as the rule set numbers them */
+    struct slice val;
+};
+struct rules_ahead {
+    const uint64_t *bits;
+    uint32_t upto; /* the candidate rules before this index were decided; RULES_AHEAD_ALL */
+    uint32_t ncaps;
+    struct rules_ahead_cap caps[RULES_AHEAD_MAX_CAPS];
+};
+
+/*
+ * The same, given what rules_pre_eval found for r with rule set set on another thread (ahead
+ * NULL: nothing). When set is not the engine's (a reload came in between), ahead is ignored.
  */
 void rules_eval_pre(struct rules_engine *eng, struct record *r, const struct rule_set *set,
-                    const uint64_t *bits);
+                    const struct rules_ahead *ahead);
 
 /* The engine's rule set (owned by the engine; rules_set_ref to keep it longer). */
 struct rule_set *rules_engine_set(const struct rules_engine *eng);
@@ -101,11 +120,13 @@ struct rule_set *rules_pre_set(const struct rules_pre *pre);
 /* uint64_t words in the bit set of one record. */
 size_t rules_pre_words(const struct rules_pre *pre);
 /*
- * Fills bits (rules_pre_words long) for r; counts regex runs into st. Returns a bit for each
- * word it set (the others are zero), or all bits when there are more than 64 words.
+ * Fills bits (rules_pre_words long) for r, and out's upto and captures (out->bits is left as
+ * it is); counts regex runs into st. r is tagged and captured into while it runs, and left as
+ * it was. Returns a bit for each word it set (the others are zero), or all bits when there
+ * are more than 64 words.
  */
-uint64_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
-                        struct rules_stats *st);
+uint64_t rules_pre_eval(struct rules_pre *pre, struct record *r, uint64_t *bits,
+                        struct rules_ahead *out, struct rules_stats *st);
 
 /* Advances the event clock to now (ns) without a record: expect deadlines may fire. */
 void rules_advance(struct rules_engine *eng, int64_t now_ns);

@@ -273,6 +273,30 @@ static void note_recent(struct rules_engine *eng, const struct record *r)
     }
 }
 
+/*
+ * Does w, a "when" or "then" of rule idx, hold for r? For the rules before ahead_upto the reader
+ * decided it whole: its bit is the verdict, and the captures it took come with it, in order.
+ */
+static inline int list_holds(struct rules_engine *eng, const struct when *w, size_t idx,
+                             struct record *r, const uint64_t *bits)
+{
+    if (idx < eng->ahead_upto) {
+        const struct rules_ahead *ah = eng->ahead;
+
+        if (!rules__bit(bits, w->id)) {
+            return 0;
+        }
+        for (; eng->ahead_cap < ah->ncaps && ah->caps[eng->ahead_cap].list == w->id;
+             eng->ahead_cap++) {
+            const struct capture *cap = eng->set->capv[ah->caps[eng->ahead_cap].gid];
+
+            record_field_set(r, cap->field, cap->name, ah->caps[eng->ahead_cap].val);
+        }
+        return 1;
+    }
+    return rules__when_match(eng->set, w, r, &eng->stats, bits);
+}
+
 static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t idx,
                        struct record *r, const uint64_t *bits)
 {
@@ -291,7 +315,7 @@ static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t
     if (rule->recent_tag) {
         saved = *r; /* only a firing rule's captures become fields */
     }
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
+    if (!list_holds(eng, &rule->when, idx, r, bits)) {
         return;
     }
     if (rule->recent_tag && !recent_holds(eng, rule, idx, r)) {
@@ -351,7 +375,7 @@ static void eval_threshold(struct rules_engine *eng, const struct rule *rule, si
     uint32_t pos, drop = 0, lo, hi;
     int64_t newest;
 
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
+    if (!list_holds(eng, &rule->when, idx, r, bits)) {
         return;
     }
     klen = rules__make_key(key, eng->tags[idx].s, eng->tags[idx].len, rule->key, rule->nkey,
@@ -439,7 +463,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
     struct kv_entry *e;
     struct expect_memo *m;
 
-    if (rules__when_match(eng->set, &rule->then, r, &eng->stats, bits)) {
+    if (list_holds(eng, &rule->then, idx, r, bits)) {
         klen = expect_key(key, tag, rule, r);
         h = rules__kv_hash(key, klen);
         m = memo_slot(eng, idx, h);
@@ -492,7 +516,7 @@ static void eval_expect(struct rules_engine *eng, const struct rule *rule, size_
         }
         return;
     }
-    if (!rules__when_match(eng->set, &rule->when, r, &eng->stats, bits)) {
+    if (!list_holds(eng, &rule->when, idx, r, bits)) {
         return;
     }
     klen = expect_key(key, tag, rule, r);
@@ -542,15 +566,20 @@ void rules_eval(struct rules_engine *eng, struct record *r)
 }
 
 void rules_eval_pre(struct rules_engine *eng, struct record *r, const struct rule_set *pre_set,
-                    const uint64_t *bits)
+                    const struct rules_ahead *ahead)
 {
     const struct rule_set *set = eng->set;
+    const uint64_t *bits = ahead != NULL ? ahead->bits : NULL;
     const uint32_t *list;
     unsigned b;
 
-    if (pre_set != set) {
-        bits = NULL; /* tested with the rules before a reload */
+    if (pre_set != set || bits == NULL) {
+        bits = NULL; /* tested with the rules before a reload, or not tested */
+        ahead = NULL;
     }
+    eng->ahead = ahead;
+    eng->ahead_upto = ahead != NULL && set->ahead ? ahead->upto : 0;
+    eng->ahead_cap = 0;
     eng->stats.records++;
     eng->class_rule = NULL;
     if (r->ts_src != TS_NONE) {
@@ -578,6 +607,8 @@ void rules_eval_pre(struct rules_engine *eng, struct record *r, const struct rul
     if (set->nrecent_rules > 0 && (r->event.p || r->class_name.p)) {
         note_recent(eng, r);
     }
+    eng->ahead = NULL; /* the caller's, for this record only */
+    eng->ahead_upto = 0;
     rules__rollouts_record(eng, r);
 }
 

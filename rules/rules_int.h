@@ -70,6 +70,7 @@ struct capture {
     int field; /* record field id (standard or interned extra) */
     const char *name;
     uint32_t group;
+    uint32_t gid; /* its number in the rule set (capv), when it is in a "when" or "then" */
 };
 
 /*
@@ -130,6 +131,7 @@ struct when {
     size_t npre;  /* conditions with pre set: none means the bit says nothing */
     uint32_t *rest; /* owned: the indices of the conditions without pre, in order */
     size_t nrest;
+    size_t rest_caps; /* the captures of those conditions */
 };
 
 /* A template: literal text and field references. */
@@ -190,6 +192,9 @@ struct rule {
     uint64_t first[4];
     uint32_t count;    /* threshold */
     int64_t window_ns; /* threshold window, expect deadline */
+    /* its "when" and "then" can be decided ahead whole (rules_pre.c): they test no field that
+     * state writes, and it has no recent condition and no capture in its resolve */
+    int ahead_ok;
 };
 
 /* rules.d "settings" (rules.d/README.md); 0 = the built-in default. */
@@ -236,6 +241,14 @@ struct rule_set {
      * cand_word one bit per rule that may do anything for the record.
      */
     uint32_t cand_word;
+    /*
+     * Deciding ahead (rules_pre.c): after the program, the reader runs the rest of the "when"
+     * and "then" lists of the candidate rules too, in the engine's order, until a rule that
+     * is not ahead_ok. 0 when the set is too large for its numbering (below).
+     */
+    int ahead;
+    const struct capture **capv; /* owned array: the captures of "when" and "then", by gid */
+    uint32_t ncapv;
     uint32_t *pre_prog; /* owned */
     size_t pre_prog_len, pre_prog_cap;
     uint32_t pre_off[RECORD_KIND_COUNT][OBJECT_KIND_COUNT][257];
@@ -296,8 +309,22 @@ void rules__contains_prepare(struct cond *c);
 /* Is one of c's needles in v? c->any is set. */
 int rules__contains_any(struct slice v, const struct cond *c);
 
+/* A capture of a condition list that holds so far: applied when all of the list holds. */
+#define MAX_PENDING_CAPS 16
+struct rules_pending {
+    const struct capture *cap;
+    struct slice val;
+};
+
+/*
+ * The conditions of w not tested ahead (its rest), with match data md; their captures go to
+ * pend, not to r. Here, so that rules__cond_eval is inlined as in rules__when_match.
+ */
+int rules__when_rest(const struct rule_set *set, pcre2_match_data *md, const struct when *w,
+                     const struct record *r, struct rules_pending *pend, size_t *npend,
+                     struct rules_stats *st);
+
 /* One condition, with match data md; captures go to pend (NULL: not wanted). */
-struct rules_pending;
 int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
                      const struct record *r, struct rules_pending *pend, size_t *npend,
                      struct rules_stats *st);
@@ -464,6 +491,11 @@ struct rules_engine {
         struct kv_entry *early;
     } *memo; /* owned */
     uint64_t clock; /* counts moves of the event clock from 1: a memo of an older one is stale */
+    /* while a record is evaluated: what the reader decided ahead (borrowed), the rules it
+     * decided (those before ahead_upto) and the next of its captures to take */
+    const struct rules_ahead *ahead;
+    size_t ahead_upto;
+    uint32_t ahead_cap;
     struct rule_tag {
         char s[23]; /* "r<index>", the first part of a rule's state keys */
         unsigned char len;

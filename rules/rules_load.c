@@ -1061,6 +1061,7 @@ void rules_set_free(struct rule_set *set)
     free(set->dispatch);
     free(set->pre_prog);
     free(set->pre_cond);
+    free(set->capv);
     pcre2_match_data_free(set->md);
     pcre2_match_context_free(set->mctx);
     free(set);

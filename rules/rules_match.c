@@ -9,8 +9,6 @@
 #include "rules_int.h"
 #include "text.h"
 
-#define MAX_PENDING_CAPS 16
-
 static int slice_has_prefix(struct slice v, const char *p, size_t n)
 {
     return v.len >= n && memcmp(v.p, p, n) == 0;
@@ -197,11 +195,6 @@ int rules__contains_any(struct slice v, const struct cond *c)
     return 0;
 }
 
-struct rules_pending {
-    const struct capture *cap;
-    struct slice val;
-};
-
 /*
  * The rarer operators, out of line: rules__cond_eval runs for most records several times,
  * mostly for a mask, a presence or an equality, and its entry and exit saved and restored the
@@ -312,9 +305,11 @@ static inline int in_list(const struct cond *c, struct slice v)
     return 0;
 }
 
-int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
-                     const struct record *r, struct rules_pending *pend, size_t *npend,
-                     struct rules_stats *st)
+/* rules__cond_eval, inlined into the loops over a list's conditions */
+static inline __attribute__((always_inline)) int
+cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
+          const struct record *r, struct rules_pending *pend, size_t *npend,
+          struct rules_stats *st)
 {
     struct slice v;
 
@@ -349,6 +344,25 @@ int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const str
     }
 }
 
+int rules__cond_eval(const struct rule_set *set, pcre2_match_data *md, const struct cond *c,
+                     const struct record *r, struct rules_pending *pend, size_t *npend,
+                     struct rules_stats *st)
+{
+    return cond_eval(set, md, c, r, pend, npend, st);
+}
+
+int rules__when_rest(const struct rule_set *set, pcre2_match_data *md, const struct when *w,
+                     const struct record *r, struct rules_pending *pend, size_t *npend,
+                     struct rules_stats *st)
+{
+    for (size_t i = 0; i < w->nrest; i++) {
+        if (!cond_eval(set, md, &w->conds[w->rest[i]], r, pend, npend, st)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 int rules__when_match(const struct rule_set *set, const struct when *w, struct record *r,
                       struct rules_stats *st, const uint64_t *bits)
 {
@@ -361,13 +375,13 @@ int rules__when_match(const struct rule_set *set, const struct when *w, struct r
             return 0;
         }
         for (size_t i = 0; i < w->nrest; i++) {
-            if (!rules__cond_eval(set, set->md, &w->conds[w->rest[i]], r, pend, &npend, st)) {
+            if (!cond_eval(set, set->md, &w->conds[w->rest[i]], r, pend, &npend, st)) {
                 return 0;
             }
         }
     } else {
         for (size_t i = 0; i < w->n; i++) {
-            if (!rules__cond_eval(set, set->md, &w->conds[i], r, pend, &npend, st)) {
+            if (!cond_eval(set, set->md, &w->conds[i], r, pend, &npend, st)) {
                 return 0;
             }
         }

@@ -5,8 +5,14 @@
  * record. The main thread then skips a rule whose bit is clear, and the tests behind a set bit.
  *
  * A field is written after parsing when a rule tags it (event, class), a capture fills it,
- * or the rollout tracker labels it (release): tests on those stay with the engine.
+ * or the rollout tracker labels it (release). Tags and captures depend on the record alone
+ * too, given the rules before: so the reader then goes through the candidate rules as the
+ * engine will, tagging and capturing into the record as it goes, and decides their lists
+ * whole (decide). Only state stops it: a recent condition, a test of release, a resolve list
+ * (the rule's alerts firing or not). The engine takes the verdicts and the captures, and
+ * keeps the keyed state, the alerts and the rollouts; the main loop was the slower thread.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,7 +20,6 @@
 #include "rules_int.h"
 #include "xmalloc.h"
 
-#define MAX_PENDING 16
 
 struct rules_pre {
     struct rule_set *set; /* a reference */
@@ -86,6 +91,7 @@ static void plan_when(struct rule_set *set, struct when *w, const unsigned char 
     free(w->rest);
     w->rest = xcalloc(w->n ? w->n : 1, sizeof(*w->rest));
     w->nrest = 0;
+    w->rest_caps = 0;
     for (size_t i = 0; i < w->n; i++) {
         engine_literal |= w->conds[i].op != COND_REGEX && !pure(&w->conds[i], written);
     }
@@ -98,6 +104,7 @@ static void plan_when(struct rule_set *set, struct when *w, const unsigned char 
         c->pre = pure(c, written) && !(c->op == COND_REGEX && engine_literal);
         if (!c->pre) {
             w->rest[w->nrest++] = (uint32_t)i;
+            w->rest_caps += c->ncaps;
             continue;
         }
         w->npre++;
@@ -282,6 +289,74 @@ static void build_progs(struct rule_set *set)
     free(always);
 }
 
+/* Does a condition of w (or inside its "not"s) test field? */
+static int tests_field(const struct when *w, int field)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        const struct cond *c = &w->conds[i];
+
+        if ((c->op != COND_MASK && c->field == field) ||
+            (c->sub != NULL && tests_field(c->sub, field))) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_captures(const struct when *w)
+{
+    for (size_t i = 0; i < w->n; i++) {
+        if (w->conds[i].ncaps > 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Which rules the reader can decide whole, and the numbers of the captures it hands over. The
+ * engine writes release from its state (the rollout's), and a recent condition and the resolve
+ * list's captures depend on state: from such a rule on, the engine decides itself.
+ */
+static void plan_ahead(struct rule_set *set)
+{
+    uint32_t n = 0;
+
+    for (size_t i = 0; i < set->nrules; i++) {
+        struct rule *r = &set->rules[i];
+        struct when *lists[2] = {&r->when, &r->then};
+
+        r->ahead_ok = r->recent_tag == NULL && !(r->has_resolve && has_captures(&r->resolve)) &&
+                      !tests_field(&r->when, FIELD_RELEASE) &&
+                      !tests_field(&r->then, FIELD_RELEASE);
+        for (int l = 0; l < 2; l++) {
+            for (size_t k = 0; k < lists[l]->n; k++) {
+                n += (uint32_t)lists[l]->conds[k].ncaps;
+            }
+        }
+    }
+    free(set->capv);
+    set->capv = xcalloc(n + 1, sizeof(*set->capv));
+    set->ncapv = 0;
+    for (size_t i = 0; i < set->nrules; i++) {
+        struct rule *r = &set->rules[i];
+        struct when *lists[2] = {&r->when, &r->then};
+
+        for (int l = 0; l < 2; l++) {
+            for (size_t k = 0; k < lists[l]->n; k++) {
+                struct cond *c = &lists[l]->conds[k];
+
+                for (size_t j = 0; j < c->ncaps; j++) {
+                    c->caps[j].gid = set->ncapv;
+                    set->capv[set->ncapv++] = &c->caps[j];
+                }
+            }
+        }
+    }
+    /* list ids and capture numbers cross between the threads in 16 bits (rules.h) */
+    set->ahead = set->nwhen <= UINT16_MAX && set->ncapv <= UINT16_MAX;
+}
+
 void rules__pre_plan(struct rule_set *set)
 {
     unsigned char *written = xcalloc(FIELD_COUNT + set->nextra + 1, 1);
@@ -307,6 +382,7 @@ void rules__pre_plan(struct rule_set *set)
         set->pre_cond[seen.conds[i]->uid] = seen.conds[i];
     }
     build_progs(set);
+    plan_ahead(set);
     free(seen.conds);
     free(written);
 }
@@ -345,8 +421,175 @@ size_t rules_pre_words(const struct rules_pre *pre)
     return pre->words;
 }
 
-uint64_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t *bits,
-                        struct rules_stats *st)
+/*
+ * The record as decide's lists see it: the caller's, with the tags and captures taken so far,
+ * and what they replaced, to put back at the end (a copy per record cost more than all the
+ * lists' tests).
+ */
+struct decided {
+    struct record *r;
+    size_t nundo;
+    struct undo {
+        int field;
+        struct slice was;
+    } undo[RULES_AHEAD_MAX_CAPS];
+};
+
+/* decide_list for a list whose rest captures: out of line, as few lists do. */
+static __attribute__((noinline)) int decide_rest(struct rules_pre *pre, const struct when *w,
+                                                 struct decided *dc, uint64_t *bits,
+                                                 uint64_t *touched, struct rules_ahead *out,
+                                                 struct rules_stats *st)
+{
+    struct rules_pending pend[MAX_PENDING_CAPS];
+    size_t npend = 0;
+    uint64_t bit = 1ULL << (w->id & 63);
+
+    if (!rules__when_rest(pre->set, pre->md, w, dc->r, pend, &npend, st)) {
+        bits[w->id >> 6] &= ~bit;
+        return 0;
+    }
+    if (out->ncaps + npend > RULES_AHEAD_MAX_CAPS) {
+        return -1;
+    }
+    for (size_t i = 0; i < npend; i++) {
+        int f = pend[i].cap->field;
+
+        if (f < FIELD_COUNT) { /* extras come only from here: their count is put back */
+            dc->undo[dc->nundo++] = (struct undo){f, record_field_get(dc->r, f)};
+        }
+        record_field_set(dc->r, f, pend[i].cap->name, pend[i].val);
+        out->caps[out->ncaps++] = (struct rules_ahead_cap){w->id, pend[i].cap->gid, pend[i].val};
+    }
+    bits[w->id >> 6] |= bit;
+    *touched |= 1ULL << ((w->id >> 6) & 63);
+    return 1;
+}
+
+/*
+ * List w for the record as the engine will have it by then: 1 if it holds (its bit is set,
+ * its captures go to the working copy and to out), 0 if not (its bit is cleared), -1 if its
+ * captures do not fit in out (nothing changed: the engine decides from here on).
+ */
+static inline int decide_list(struct rules_pre *pre, const struct when *w, struct decided *dc,
+                              uint64_t *bits, uint64_t *touched, struct rules_ahead *out,
+                              struct rules_stats *st)
+{
+    if (w->npre > 0 && !rules__bit(bits, w->id)) {
+        return 0;
+    }
+    if (w->rest_caps == 0) { /* the usual list: a test of the tags, say; no call */
+        size_t none = 0;
+
+        if (w->nrest > 0 && !rules__when_rest(pre->set, pre->md, w, dc->r, NULL, &none, st)) {
+            bits[w->id >> 6] &= ~(1ULL << (w->id & 63));
+            return 0;
+        }
+        if (w->npre == 0) { /* its bit was never set */
+            bits[w->id >> 6] |= 1ULL << (w->id & 63);
+            *touched |= 1ULL << ((w->id >> 6) & 63);
+        }
+        return 1;
+    }
+    return decide_rest(pre, w, dc, bits, touched, out, st);
+}
+
+static struct slice cstr_slice(const char *s)
+{
+    return (struct slice){s, strlen(s)};
+}
+
+/*
+ * The candidate rules in the engine's order, as rules_eval_pre would visit them, with their
+ * lists decided whole: tags and captures go to the record (decide puts it back), so a later
+ * list sees them as the engine's does. Returns the first rule it cannot decide, or
+ * RULES_AHEAD_ALL.
+ */
+static uint32_t decide_rules(struct rules_pre *pre, struct decided *dc, uint64_t *bits,
+                             uint64_t *touched, struct rules_ahead *out, struct rules_stats *st)
+{
+    const struct rule_set *set = pre->set;
+    const uint64_t *cand = bits + set->cand_word;
+    struct record *r = dc->r;
+    int k;
+
+    for (size_t w = 0; w < (set->nrules + 63) / 64; w++) {
+        for (uint64_t m = cand[w]; m != 0; m &= m - 1) {
+            size_t idx = w * 64 + (size_t)__builtin_ctzll(m);
+            const struct rule *rule = &set->rules[idx];
+
+            if (!rule->ahead_ok) {
+                return (uint32_t)idx;
+            }
+            switch (rule->type) {
+            case RULE_MATCH:
+                k = 0;
+                if (!(rule->event && r->event.p) && !(rule->cls && r->class_name.p)) {
+                    k = decide_list(pre, &rule->when, dc, bits, touched, out, st);
+                } /* else the first tag wins */
+                if (k < 0) {
+                    return (uint32_t)idx;
+                }
+                if (k > 0 && rule->event) {
+                    r->event = cstr_slice(rule->event);
+                }
+                if (k > 0 && rule->cls) {
+                    r->class_name = cstr_slice(rule->cls->name);
+                }
+                k |= rule->has_resolve; /* its resolve list waits for the engine's state */
+                break;
+            case RULE_THRESHOLD:
+                k = decide_list(pre, &rule->when, dc, bits, touched, out, st);
+                if (k < 0) {
+                    return (uint32_t)idx;
+                }
+                break;
+            case RULE_EXPECT:
+                /* the engine looks at the A only when the B does not hold */
+                k = decide_list(pre, &rule->then, dc, bits, touched, out, st);
+                if (k == 0) {
+                    k = decide_list(pre, &rule->when, dc, bits, touched, out, st);
+                }
+                if (k < 0) {
+                    return (uint32_t)idx;
+                }
+                break;
+            default:
+                k = 1;
+            }
+            if (k == 0) { /* the engine would find nothing to do: it need not look */
+                bits[set->cand_word + w] &= ~(1ULL << (idx & 63));
+                *touched |= 1ULL << ((set->cand_word + w) & 63);
+            }
+        }
+    }
+    return RULES_AHEAD_ALL;
+}
+
+/* decide_rules on r itself, which is then put back as it was. */
+static uint32_t decide(struct rules_pre *pre, struct record *r, uint64_t *bits,
+                       uint64_t *touched, struct rules_ahead *out, struct rules_stats *st)
+{
+    struct decided dc;
+    const struct slice ev = r->event, cls = r->class_name;
+    const size_t nextra = r->nextra;
+    uint32_t upto;
+
+    dc.r = r;
+    dc.nundo = 0;
+    upto = decide_rules(pre, &dc, bits, touched, out, st);
+    while (dc.nundo > 0) {
+        dc.nundo--;
+        record_field_set(r, dc.undo[dc.nundo].field, NULL, dc.undo[dc.nundo].was);
+    }
+    r->event = ev;
+    r->class_name = cls;
+    r->nextra = nextra;
+    return upto;
+}
+
+uint64_t rules_pre_eval(struct rules_pre *pre, struct record *r, uint64_t *bits,
+                        struct rules_ahead *out, struct rules_stats *st)
 {
     const struct rule_set *set = pre->set;
     const uint32_t *p, *end;
@@ -400,5 +643,7 @@ uint64_t rules_pre_eval(struct rules_pre *pre, const struct record *r, uint64_t 
         touched |= 1ULL << ((id >> 6) & 63) | 1ULL << ((cb >> 6) & 63);
     next:;
     }
+    out->ncaps = 0;
+    out->upto = set->ahead ? decide(pre, r, bits, &touched, out, st) : RULES_AHEAD_ALL;
     return pre->words <= 64 ? touched : ~0ULL;
 }

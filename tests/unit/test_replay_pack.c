@@ -120,10 +120,60 @@ static void test_wide_agrees_with_plain(void **state)
     }
 }
 
+/*
+ * What the reader decided beyond the bits crosses as words: the captures come back as the
+ * same places in the other side's copy of the line, and one that is not in the line (an app
+ * label, say) leaves the engine to decide every rule itself.
+ */
+static void test_ahead_round_trip(void **state)
+{
+    static const char line[] = "2026-03-18T14:30:51Z system/k8s/web-1 Created pod: web-1-abcde";
+    char copy[sizeof(line)];
+    struct record r = {0}, there = {0};
+    struct rules_ahead ah = {0}, back = {0};
+    uint64_t words[2 + RULES_AHEAD_MAX_CAPS];
+    size_t n;
+    (void)state;
+
+    memcpy(copy, line, sizeof(line));
+    r.line = (struct slice){line, sizeof(line) - 1};
+    there.line = (struct slice){copy, sizeof(line) - 1};
+    ah.upto = 41;
+    ah.ncaps = 3;
+    ah.caps[0] = (struct rules_ahead_cap){7, 2, {line + 51, 11}};   /* the pod, at the end */
+    ah.caps[1] = (struct rules_ahead_cap){65535, 65535, {line, 0}}; /* empty, at the start */
+    ah.caps[2] = (struct rules_ahead_cap){9, 0, {line + 21, 10}};
+    n = pack_ahead(&ah, &r, words);
+    assert_int_equal(n, 4);
+    unpack_ahead(words, &there, &back);
+    assert_int_equal(back.upto, 41);
+    assert_int_equal(back.ncaps, 3);
+    for (uint32_t i = 0; i < 3; i++) {
+        assert_int_equal(back.caps[i].list, ah.caps[i].list);
+        assert_int_equal(back.caps[i].gid, ah.caps[i].gid);
+        assert_ptr_equal(back.caps[i].val.p, copy + (ah.caps[i].val.p - line));
+        assert_int_equal(back.caps[i].val.len, ah.caps[i].val.len);
+    }
+    assert_memory_equal(back.caps[0].val.p, "web-1-abcde", 11);
+
+    /* one past the line's end, or elsewhere: nothing decided, nothing taken */
+    ah.caps[1].val = (struct slice){line + 52, 11};
+    assert_int_equal(pack_ahead(&ah, &r, words), 1);
+    unpack_ahead(words, &there, &back);
+    assert_int_equal(back.upto, 0);
+    assert_int_equal(back.ncaps, 0);
+    ah.caps[1].val = (struct slice){"myapp", 5};
+    assert_int_equal(pack_ahead(&ah, &r, words), 1);
+    unpack_ahead(words, &there, &back);
+    assert_int_equal(back.upto, 0);
+    assert_int_equal(back.ncaps, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wide_agrees_with_plain),
+        cmocka_unit_test(test_ahead_round_trip),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -96,6 +96,7 @@ struct h {
     struct rules_engine *eng;
     struct rules_pre *pre; /* use_pre: for the engine's set at the time */
     uint64_t bits[64];
+    struct rules_ahead ahead; /* what rules_pre_eval decided beyond the bits */
     struct rules_stats pre_stats; /* the regex runs of the tests ahead */
     struct parser p;
     struct source src;
@@ -265,8 +266,9 @@ static struct record *feed_raw(struct h *h, const char *line)
         h->pre = rules_pre_new(rules_engine_set(h->eng));
     }
     assert_true(rules_pre_words(h->pre) <= sizeof(h->bits) / sizeof(h->bits[0]));
-    rules_pre_eval(h->pre, &h->rec, h->bits, &h->pre_stats);
-    rules_eval_pre(h->eng, &h->rec, rules_pre_set(h->pre), h->bits);
+    rules_pre_eval(h->pre, &h->rec, h->bits, &h->ahead, &h->pre_stats);
+    h->ahead.bits = h->bits; /* the captures point into h->line, as the engine's would */
+    rules_eval_pre(h->eng, &h->rec, rules_pre_set(h->pre), &h->ahead);
     return &h->rec;
 }
 
@@ -354,7 +356,9 @@ static const char first_tag_rules[] =
     " \"class\":\"oom\",\"alert\":true},"
     "{\"id\":\"ev-only\",\"when\":{\"message\":{\"contains\":\"restarting\"}},\"event\":"
     "\"backoff\"},"
-    "{\"id\":\"ev-late\",\"when\":{\"message\":{\"contains\":\"failed\"}},\"event\":\"other\"}"
+    "{\"id\":\"ev-late\",\"when\":{\"message\":{\"contains\":\"failed\"}},\"event\":\"other\"},"
+    /* sees the event the first tagging rule gave, not a later one's */
+    "{\"id\":\"on-backoff\",\"when\":{\"event\":\"backoff\"}," ALERT_INFO "}"
     "]}";
 
 static void test_first_tag_wins(void **state)
@@ -368,27 +372,28 @@ static void test_first_tag_wins(void **state)
     assert_slice(r->event, "backoff");         /* an event-only rule tags despite the class */
     assert_slice(record_field_get(r, FIELD_CLASS), "crash_loop");
     assert_slice(record_field_get(r, FIELD_EVENT), "backoff");
-    assert_int_equal(h->n, 1);
+    assert_int_equal(h->n, 2);
     assert_string_equal(h->a[0].rule, "first"); /* the later class rule does not alert */
     assert_string_equal(h->a[0].cls, "crash_loop");
+    assert_string_equal(h->a[1].rule, "on-backoff");
 
     /* the second rule works on its own when the first does not match */
     r = feed(h, 1, "system/k8s/" POD_P " Liveness probe failed, restarting container");
     assert_slice(r->class_name, "oom");
     assert_slice(r->event, "backoff");
-    assert_int_equal(h->n, 2);
-    assert_string_equal(h->a[1].rule, "second");
+    assert_int_equal(h->n, 3); /* on-backoff's alert for the pod is firing already */
+    assert_string_equal(h->a[2].rule, "second");
 
     /* neither: the last event rule tags, nobody sets a class */
     r = feed(h, 2, "system/k8s/" POD_P " Readiness probe failed");
     assert_slice(r->class_name, ABSENT);
     assert_slice(r->event, "other");
-    assert_int_equal(h->n, 2);
+    assert_int_equal(h->n, 3);
 
     assert_int_equal(stats(h)->records, 3);
     assert_int_equal(stats(h)->tagged_class, 2);
     assert_int_equal(stats(h)->tagged_event, 3);
-    assert_int_equal(stats(h)->alerts_fired, 2);
+    assert_int_equal(stats(h)->alerts_fired, 3);
     h_free(h);
 }
 
@@ -398,9 +403,10 @@ static void test_first_tag_wins(void **state)
 
 /* resolve tests a tag an earlier rule gives: nothing the reader can test ahead */
 static const char resolve_rules[] =
-    "{\"classes\":{" CLASS_CRASH "},\"rules\":["
+    "{\"classes\":{" CLASS_CRASH "," CLASS_HEALTH "},\"rules\":["
     "{\"id\":\"started\",\"when\":{\"message\":{\"prefix\":\"Started container\"}},"
     " \"event\":\"container_started\"},"
+    "{\"id\":\"odd\",\"when\":{\"message\":{\"suffix\":\" odd\"}},\"class\":\"health_check\"},"
     "{\"id\":\"crash\",\"when\":{\"kind\":\"k8s\",\"message\":{\"prefix\":\"Back-off\"}},"
     " \"class\":\"crash_loop\",\"alert\":true,\"key\":[\"pod\"],"
     " \"resolve\":{\"event\":\"container_started\"}}"
@@ -426,6 +432,14 @@ static void test_match_resolve(void **state)
     assert_int_equal(h->a[1].ends_at, AT(10));
     feed(h, 11, STARTED(POD_P)); /* resolved once */
     assert_int_equal(h->n, 2);
+
+    /* a record that another rule classed first still resolves (first tag wins for tags) */
+    feed(h, 20, BACKOFF(POD_Q));
+    assert_int_equal(h->n, 3);
+    feed(h, 21, STARTED(POD_Q) " odd");
+    assert_int_equal(h->n, 4);
+    assert_int_equal(h->a[3].status, ALERT_RESOLVED);
+    assert_string_equal(h->a[3].pod, POD_Q);
     h_free(h);
 }
 
@@ -1825,18 +1839,20 @@ static void test_pre_bits_of_other_rules_ignored(void **state)
     struct rules_pre *pre = rules_pre_new(rules_engine_set(h->eng));
     struct rules_stats st = {0};
     uint64_t bits[8] = {0};
+    struct rules_ahead ah;
     struct record r;
     const char *line = line_at(0, BACKOFF(POD_P));
 
     (void)state;
     assert_true(rules_pre_words(pre) <= 8);
     parse_line(&h->p, &h->src, line, strlen(line), 0, &r);
-    rules_pre_eval(pre, &r, bits, &st);
+    rules_pre_eval(pre, &r, bits, &ah, &st);
     assert_true(bits[0] != 0); /* the prefix holds */
     memset(bits, 0, sizeof(bits));
-    rules_eval_pre(h->eng, &r, rules_pre_set(pre), bits); /* the bits say it does not */
+    ah.bits = bits;
+    rules_eval_pre(h->eng, &r, rules_pre_set(pre), &ah); /* the bits say it does not */
     assert_int_equal(h->n, 0);
-    rules_eval_pre(h->eng, &r, NULL, bits); /* not tested with this set: the engine tests */
+    rules_eval_pre(h->eng, &r, NULL, &ah); /* not tested with this set: the engine tests */
     assert_string_equal(names_since(h, 0), "backoff");
     rules_pre_free(pre);
     h_free(h);
