@@ -99,6 +99,7 @@ struct pipeline {
     uint64_t rollouts[ROLLOUT_STATUS_COUNT];
     struct tally {
         char name[48];
+        size_t len;
         uint64_t n, resolved;
     } classes[32], rules_fired[64];
     size_t nclasses, nrules_fired;
@@ -127,7 +128,7 @@ struct pipeline {
 static struct tally *tally(struct tally *t, size_t *n, size_t cap, const char *name, size_t len)
 {
     for (size_t i = 0; i < *n; i++) {
-        if (strlen(t[i].name) == len && memcmp(t[i].name, name, len) == 0) {
+        if (t[i].len == len && memcmp(t[i].name, name, len) == 0) {
             return &t[i];
         }
     }
@@ -136,6 +137,7 @@ static struct tally *tally(struct tally *t, size_t *n, size_t cap, const char *n
     }
     memcpy(t[*n].name, name, len);
     t[*n].name[len] = '\0';
+    t[*n].len = len;
     return &t[(*n)++];
 }
 

@@ -87,11 +87,6 @@ static void thaw_free(struct frozen *f)
     memset(f, 0, sizeof(*f));
 }
 
-static struct slice str_slice(const char *s)
-{
-    return s ? (struct slice){s, strlen(s)} : SLICE_NONE;
-}
-
 static void threshold_free(void *p)
 {
     struct threshold_state *t = p;
@@ -323,10 +318,10 @@ static void eval_match(struct rules_engine *eng, const struct rule *rule, size_t
         return;
     }
     if (rule->event) {
-        r->event = str_slice(rule->event);
+        r->event = rule->event_tag;
     }
     if (rule->cls) {
-        r->class_name = str_slice(rule->cls->name);
+        r->class_name = rule->class_tag;
         eng->class_rule = rule;
     }
     if (rule->alert) {

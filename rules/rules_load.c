@@ -950,6 +950,8 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
         }
         r->event = xstrdup(x->str);
     }
+    r->event_tag = r->event ? (struct slice){r->event, strlen(r->event)} : SLICE_NONE;
+    r->class_tag = r->cls ? (struct slice){r->cls->name, strlen(r->cls->name)} : SLICE_NONE;
     if ((x = rules__json_get(obj, "key")) != NULL) {
         r->nkey = compile_key(L, r->key, x);
     }

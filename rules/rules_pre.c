@@ -494,11 +494,6 @@ static inline int decide_list(struct rules_pre *pre, const struct when *w, struc
     return decide_rest(pre, w, dc, bits, touched, out, st);
 }
 
-static struct slice cstr_slice(const char *s)
-{
-    return (struct slice){s, strlen(s)};
-}
-
 /*
  * The candidate rules in the engine's order, as rules_eval_pre would visit them, with their
  * lists decided whole: tags and captures go to the record (decide puts it back), so a later
@@ -531,10 +526,10 @@ static uint32_t decide_rules(struct rules_pre *pre, struct decided *dc, uint64_t
                     return (uint32_t)idx;
                 }
                 if (k > 0 && rule->event) {
-                    r->event = cstr_slice(rule->event);
+                    r->event = rule->event_tag;
                 }
                 if (k > 0 && rule->cls) {
-                    r->class_name = cstr_slice(rule->cls->name);
+                    r->class_name = rule->class_tag;
                 }
                 k |= rule->has_resolve; /* its resolve list waits for the engine's state */
                 break;
