@@ -122,6 +122,12 @@ struct replay_pipe {
      * the same; this only balances the two threads (on a shared VM one core is often slower).
      */
     int pre_next;
+    /*
+     * RW_REPLAY_AHEAD_ALWAYS in the environment: every batch is tested and decided ahead,
+     * whoever waits. For the tests: a short log goes mostly untested (the main loop waits for
+     * it), so the paths they check would run only when the timing happens to allow.
+     */
+    int ahead_always;
     uv_thread_t thread;
     struct batch *cur; /* being filled */
     int want_progress;
@@ -204,7 +210,7 @@ static void queue_full(struct replay_pipe *rp, struct batch *b, int last)
     /* a busy main loop finds the batch itself: no eventfd write */
     wake = __atomic_load_n(&rp->main_waits, __ATOMIC_RELAXED);
     __atomic_store_n(&rp->main_waits, 0, __ATOMIC_RELAXED);
-    rp->pre_next = !wake;
+    rp->pre_next = !wake || rp->ahead_always;
     uv_mutex_unlock(&rp->mu);
     if (wake) {
         uv_async_send(&rp->wake);
@@ -746,6 +752,8 @@ struct replay_pipe *replay_pipe_new(uv_loop_t *loop, size_t max_line, struct par
     }
     rp->nfree = NBATCH;
     rp->main_waits = 1; /* the loop has not looked yet */
+    rp->ahead_always = getenv("RW_REPLAY_AHEAD_ALWAYS") != NULL;
+    rp->pre_next = rp->ahead_always;
     return rp;
 }
 
