@@ -8,9 +8,10 @@
  * or the rollout tracker labels it (release). Tags and captures depend on the record alone
  * too, given the rules before: so the reader then goes through the candidate rules as the
  * engine will, tagging and capturing into the record as it goes, and decides their lists
- * whole (decide). Only state stops it: a recent condition, a test of release, a resolve list
- * (the rule's alerts firing or not). The engine takes the verdicts and the captures, and
- * keeps the keyed state, the alerts and the rollouts; the main loop was the slower thread.
+ * whole (decide). Only state stops it: a recent condition, a test of release. A resolve list
+ * is left to the engine, which looks at it only while the rule's alerts fire. The engine takes
+ * the verdicts and the captures, and keeps the keyed state, the alerts and the rollouts; the
+ * main loop was the slower thread.
  */
 #include <stddef.h>
 #include <stdlib.h>
