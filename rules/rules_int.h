@@ -131,7 +131,8 @@ struct when {
     size_t npre;  /* conditions with pre set: none means the bit says nothing */
     uint32_t *rest; /* owned: the indices of the conditions without pre, in order */
     size_t nrest;
-    size_t rest_caps; /* the captures of those conditions */
+    size_t rest_caps; /* the captures of those conditions (all of the list's: a capture is
+                       * never tested ahead) */
 };
 
 /* A template: literal text and field references. */
@@ -168,7 +169,7 @@ struct rule {
      */
     enum rule_type type;
     /* its "when" and "then" can be decided ahead whole (rules_pre.c): they test no field that
-     * state writes, and it has no recent condition and no capture in its resolve */
+     * state writes, and it has no recent condition */
     int ahead_ok;
     int has_resolve;
     int alert;                    /* raise an alert */
@@ -324,7 +325,7 @@ struct rules_pending {
 
 /*
  * The conditions of w not tested ahead (its rest), with match data md; their captures go to
- * pend, not to r. Here, so that rules__cond_eval is inlined as in rules__when_match.
+ * pend, not to r. The engine's rules__when_match and the reader's decide share it.
  */
 int rules__when_rest(const struct rule_set *set, pcre2_match_data *md, const struct when *w,
                      const struct record *r, struct rules_pending *pend, size_t *npend,

@@ -374,10 +374,8 @@ int rules__when_match(const struct rule_set *set, const struct when *w, struct r
         if (w->npre > 0 && !rules__bit(bits, w->id)) {
             return 0;
         }
-        for (size_t i = 0; i < w->nrest; i++) {
-            if (!cond_eval(set, set->md, &w->conds[w->rest[i]], r, pend, &npend, st)) {
-                return 0;
-            }
+        if (!rules__when_rest(set, set->md, w, r, pend, &npend, st)) {
+            return 0;
         }
     } else {
         for (size_t i = 0; i < w->n; i++) {

@@ -13,14 +13,12 @@
  * the verdicts and the captures, and keeps the keyed state, the alerts and the rollouts; the
  * main loop was the slower thread.
  */
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rules.h"
 #include "rules_int.h"
 #include "xmalloc.h"
-
 
 struct rules_pre {
     struct rule_set *set; /* a reference */
@@ -304,37 +302,22 @@ static int tests_field(const struct when *w, int field)
     return 0;
 }
 
-static int has_captures(const struct when *w)
-{
-    for (size_t i = 0; i < w->n; i++) {
-        if (w->conds[i].ncaps > 0) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
 /*
  * Which rules the reader can decide whole, and the numbers of the captures it hands over. The
- * engine writes release from its state (the rollout's), and a recent condition and the resolve
- * list's captures depend on state: from such a rule on, the engine decides itself.
+ * engine writes release from its state (the rollout's), and a recent condition depends on
+ * state: from such a rule on, the engine decides itself. (A resolve list, which cannot
+ * capture, stays with the engine: it looks at it only while the rule's alerts fire.)
  */
 static void plan_ahead(struct rule_set *set)
 {
-    uint32_t n = 0;
+    size_t n = 0;
 
     for (size_t i = 0; i < set->nrules; i++) {
         struct rule *r = &set->rules[i];
-        struct when *lists[2] = {&r->when, &r->then};
 
-        r->ahead_ok = r->recent_tag == NULL && !(r->has_resolve && has_captures(&r->resolve)) &&
-                      !tests_field(&r->when, FIELD_RELEASE) &&
+        r->ahead_ok = r->recent_tag == NULL && !tests_field(&r->when, FIELD_RELEASE) &&
                       !tests_field(&r->then, FIELD_RELEASE);
-        for (int l = 0; l < 2; l++) {
-            for (size_t k = 0; k < lists[l]->n; k++) {
-                n += (uint32_t)lists[l]->conds[k].ncaps;
-            }
-        }
+        n += r->when.rest_caps + r->then.rest_caps;
     }
     free(set->capv);
     set->capv = xcalloc(n + 1, sizeof(*set->capv));
