@@ -4,10 +4,10 @@ BUILD_TYPE ?= Release
 JOBS       ?= 2
 # Debian 12 packages needed to build and test: the libraries, and for the tests jq (checks
 # JSON), python3 (scripted HTTP receivers), curl, a real Alertmanager and Prometheus,
-# Chromium (renders the HTML report) and mtail (the benchmark's program is checked).
+# Chromium (renders the HTML report), mtail and syslog-ng (the benchmark's programs are checked).
 DEB_PACKAGES = cmake make gcc pkg-config libuv1-dev libyajl-dev libpcre2-dev \
                libcurl4-openssl-dev libssl-dev libcmocka-dev jq python3 curl \
-               prometheus-alertmanager prometheus chromium mtail
+               prometheus-alertmanager prometheus chromium mtail syslog-ng-core
 SAMPLES = examples/deploy-success.log examples/deploy-rollback.log \
           examples/deploy-crashloop.log examples/kubectl-service.log
 

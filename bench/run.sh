@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks, all measured in one run on the same generated file (see the README's Performance):
 # throughput of rollwatch replay (default rules, with and without --records), rollwatch parse,
-# mtail with an equivalent program (bench/classify.mtail), grep -c and wc -l as the physical
-# limit; medians of RUNS runs taken in turns; peak RSS; RSS at 1M vs 10M lines; live alert
+# mtail and syslog-ng with equivalent programs (bench/classify.mtail, bench/classify-syslog-ng.conf),
+# grep -c and wc -l as the physical limit; medians of RUNS runs taken in turns; peak RSS; RSS at 1M vs 10M lines; live alert
 # latency.
 # usage: bench/run.sh [LINES] [RUNS]      (from the repo root, after make build)
 set -euo pipefail
@@ -35,6 +35,20 @@ if command -v mtail >/dev/null; then
     cmds+=("mtail --one_shot --progs $W/progs --logs $W/logs.txt --logtostderr")
 else
     echo "(mtail not installed: apt-get install mtail)"
+fi
+# syslog-ng reads its stdin() source from a pipe (it cannot poll a regular file there) and stops
+# at its end; its counts go to files, a new directory each run
+if command -v syslog-ng >/dev/null; then
+    cat >"$W/sng.sh" <<EOF
+rm -rf "$W/sng" && mkdir -p "$W/sng"
+cat "$W/logs.txt" | SNG_OUT="$W/sng/out" syslog-ng -F --no-caps -f "$PWD/bench/classify-syslog-ng.conf" \\
+    -R "$W/sng/persist" -p "$W/sng/pid" -c "$W/sng/ctl"
+EOF
+    names+=("syslog-ng")
+    outs+=(/dev/null)
+    cmds+=("bash $W/sng.sh")
+else
+    echo "(syslog-ng not installed: apt-get install syslog-ng-core)"
 fi
 # one timed run of command i: "seconds peak-RSS-KiB" appended to $W/times.i
 time_one() {
@@ -71,6 +85,10 @@ done <"$W/results"
 if command -v mtail >/dev/null; then
     awk '/^rollwatch replay [0-9]/ { r = $(NF-1) } /^mtail/ { m = $(NF-1) }
          END { if (r > 0) printf "\nrollwatch replay is %.1fx mtail'"'"'s throughput\n", m / r }' "$W/results"
+fi
+if command -v syslog-ng >/dev/null; then
+    awk '/^rollwatch replay [0-9]/ { r = $(NF-1) } /^syslog-ng/ { m = $(NF-1) }
+         END { if (r > 0) printf "rollwatch replay is %.1fx syslog-ng'"'"'s throughput\n", m / r }' "$W/results"
 fi
 
 # On a shared VM one vCPU can be much slower than the other for a while (README, Performance):

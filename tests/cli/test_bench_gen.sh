@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark's input and its mtail twin (bench/): the generated log is seeded and has the
 # mix issue #9 asks for (about 60% app output, about 35% Kubernetes events, failures of every
-# class, some garbage), and bench/classify.mtail counts every class on it.
+# class, some garbage), and bench/classify.mtail and bench/classify-syslog-ng.conf count every
+# class on it, the same counts.
 # Usage: test_bench_gen.sh ROLLWATCH SRCDIR
 RW=$1
 SRC=$2
@@ -60,5 +61,30 @@ if command -v mtail >/dev/null; then
     fi
 else
     echo "mtail not installed: its program is not checked"
+fi
+
+# the syslog-ng configuration loads, stops at the end of its input, counts every class the
+# rules found, and counts each line kind, class and event exactly as the mtail program does
+if command -v syslog-ng >/dev/null; then
+    if cat "$TMP/a.log" | SNG_OUT="$TMP/sng" timeout 60 syslog-ng -F --no-caps \
+        -f "$SRC/bench/classify-syslog-ng.conf" -R "$TMP/sng.persist" -p "$TMP/sng.pid" \
+        -c "$TMP/sng.ctl" >"$TMP/sng.err" 2>&1; then
+        for f in "$TMP"/sng/*; do
+            n=$(wc -l <"$f" | tr -d ' ')
+            printf '%s %s\n' "$(basename "$f" | cut -d. -f2)" "$n"
+        done | awk '{ c[$1] += $2 } END { for (k in c) print k, c[k] }' | sort >"$TMP/sng.counts"
+        ls "$TMP/sng" | grep '^failures\.' | cut -d. -f2 | sort -u >"$TMP/sng.classes"
+        expect_eq "classes syslog-ng counts" "$(cat "$TMP/classes")" "$(cat "$TMP/sng.classes")"
+        if [ -s "$TMP/mtail.json" ]; then
+            jq -r '.[] | .[] | .LabelValues[]? | select(.Value.Value > 0) | "\(.Labels[0]) \(.Value.Value)"' \
+                "$TMP/mtail.json" | sort >"$TMP/mtail.counts"
+            expect_eq "syslog-ng's counts equal mtail's" "$(cat "$TMP/mtail.counts")" \
+                "$(cat "$TMP/sng.counts")"
+        fi
+    else
+        fail "syslog-ng failed: $(tail -n 3 "$TMP/sng.err")"
+    fi
+else
+    echo "syslog-ng not installed: its configuration is not checked"
 fi
 finish
