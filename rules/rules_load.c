@@ -355,7 +355,8 @@ static size_t raw_offset(const struct jdoc *doc, size_t str_off, size_t decoded)
     return i;
 }
 
-static void compile_regex(struct loader *L, struct cond *c, const struct jnode *v, int allow_caps)
+static void compile_regex(struct loader *L, struct cond *c, const struct jnode *v,
+                          const char *no_caps)
 {
     int errcode;
     PCRE2_SIZE erroff;
@@ -384,8 +385,8 @@ static void compile_regex(struct loader *L, struct cond *c, const struct jnode *
     if (namecount == 0) {
         return;
     }
-    if (!allow_caps) {
-        fail_at(L, v->off, "named captures are not allowed inside \"not\"");
+    if (no_caps != NULL) {
+        fail_at(L, v->off, "named captures are not allowed %s", no_caps);
         return;
     }
     pcre2_pattern_info(c->re, PCRE2_INFO_NAMEENTRYSIZE, &entry);
@@ -412,7 +413,7 @@ static void compile_regex(struct loader *L, struct cond *c, const struct jnode *
 }
 
 static void compile_when(struct loader *L, struct when *w, const struct jnode *obj,
-                         int allow_caps);
+                         const char *no_caps);
 
 /* kind and object_kind take only their enum names; compiled to a bit mask. */
 static int enum_bit(int field, const char *name)
@@ -459,7 +460,7 @@ static void compile_mask(struct loader *L, struct when *w, int field, const stru
 
 /* One FIELD: COND entry into w (an object COND adds one condition per key). */
 static void compile_cond(struct loader *L, struct when *w, int field, const struct jnode *v,
-                         int allow_caps)
+                         const char *no_caps)
 {
     static const char *const ops[] = {"equals", "in",   "prefix",  "suffix", "contains",
                                       "regex",  "glob", "present", "not",    NULL};
@@ -505,7 +506,7 @@ static void compile_cond(struct loader *L, struct when *w, int field, const stru
         } else if (strcmp(op, "regex") == 0) {
             if (want_type(L, x, J_STRING, "\"regex\"")) {
                 c = cond_add(w, COND_REGEX, field);
-                compile_regex(L, c, x, allow_caps);
+                compile_regex(L, c, x, no_caps);
             }
         } else if (strcmp(op, "present") == 0) {
             if (want_type(L, x, J_BOOL, "\"present\"")) {
@@ -526,7 +527,7 @@ static void compile_cond(struct loader *L, struct when *w, int field, const stru
             wrap.items = items;
             wrap.keys = &key;
             wrap.key_offs = offs;
-            compile_when(L, c->sub, &wrap, 0);
+            compile_when(L, c->sub, &wrap, "inside \"not\"");
         }
     }
 }
@@ -561,7 +562,7 @@ static void sort_when(struct when *w)
 }
 
 static void compile_when(struct loader *L, struct when *w, const struct jnode *obj,
-                         int allow_caps)
+                         const char *no_caps)
 {
     if (!want_type(L, obj, J_OBJECT, "\"when\"")) {
         return;
@@ -574,7 +575,7 @@ static void compile_when(struct loader *L, struct when *w, const struct jnode *o
         int field = field_ref(L, obj->keys[i], obj->key_offs[i]);
 
         if (field >= 0) {
-            compile_cond(L, w, field, obj->items[i], allow_caps);
+            compile_cond(L, w, field, obj->items[i], no_caps);
         }
     }
     sort_when(w);
@@ -936,7 +937,8 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
     if ((x = rules__json_get(obj, "when")) == NULL) {
         fail_at(L, obj->off, "rule \"%s\" has no \"when\"", r->id);
     } else {
-        compile_when(L, &r->when, x, r->type == RULE_MATCH || r->type == RULE_EXPECT);
+        compile_when(L, &r->when, x,
+                     r->type == RULE_THRESHOLD ? "in a threshold rule's \"when\"" : NULL);
     }
     if ((x = rules__json_get(obj, "class")) != NULL && want_type(L, x, J_STRING, "\"class\"")) {
         r->cls = class_find(L->set, x->str);
@@ -978,7 +980,7 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
         if (!r->alert) {
             fail_at(L, x->off, "\"resolve\" needs an \"alert\" to resolve");
         } else {
-            compile_when(L, &r->resolve, x, 0);
+            compile_when(L, &r->resolve, x, "in \"resolve\"");
             r->has_resolve = 1;
         }
     }
@@ -1004,7 +1006,7 @@ static void compile_rule(struct loader *L, const struct jnode *obj)
         if ((x = rules__json_get(obj, "then")) == NULL) {
             fail_at(L, obj->off, "an expect rule needs \"then\"");
         } else {
-            compile_when(L, &r->then, x, 1);
+            compile_when(L, &r->then, x, NULL);
         }
         if ((x = rules__json_get(obj, "within")) == NULL) {
             fail_at(L, obj->off, "an expect rule needs \"within\"");

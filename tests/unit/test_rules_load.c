@@ -172,6 +172,15 @@ static void test_regex_errors(void **state)
     expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"message\": {\"not\": {\"regex\": "
                  "\"(?<p>x)\"}}}, \"event\": \"e\"}]}",
                  1, 62, "not allowed inside \"not\"");
+    /* the error names where the capture is, not "not" for every place that refuses one */
+    expect_error("{\"rules\": [{\"id\": \"a\", \"when\": {\"kind\": \"k8s\"}, \"event\": \"e\", "
+                 "\"alert\": {\"severity\": \"info\", \"summary\": \"s\"}, "
+                 "\"resolve\": {\"message\": {\"regex\": \"(?<p>x)\"}}}]}",
+                 1, 143, "not allowed in \"resolve\"");
+    expect_error("{\"rules\": [{\"id\": \"t\", \"type\": \"threshold\", "
+                 "\"when\": {\"message\": {\"regex\": \"(?<p>x)\"}}, \"count\": 2, \"window\": \"1m\", "
+                 "\"alert\": {\"severity\": \"info\", \"summary\": \"s\"}}]}",
+                 1, 75, "not allowed in a threshold rule's \"when\"");
 }
 
 static void test_class_and_template_errors(void **state)
