@@ -104,7 +104,7 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
     g = &run->rollouts[run->nrollouts++];
     memset(g, 0, sizeof(*g));
     g->f[R_STATUS] = xstrdup(rollout_status_name(ev->status));
-    g->f[R_APP] = xstrdup(ev->app);
+    g->f[R_APP] = ev->app[0] ? xstrdup(ev->app) : NULL;
     g->f[R_RELEASE] = ev->release ? xstrdup(ev->release) : NULL;
     g->f[R_DIAGNOSIS] = xstrdup(ev->diagnosis);
     snprintf(num, sizeof(num), "%lld", (long long)((ev->at - ev->started_at) / 1000000000LL));
@@ -309,7 +309,7 @@ static void describe_rollouts(struct run *run, char *buf, size_t cap)
     for (size_t i = 0; i < run->nrollouts && o + 1 < cap; i++) {
         const struct got_rollout *g = &run->rollouts[i];
         int n = snprintf(buf + o, cap - o, "\n      got rollout app=%s status=%s release=%s",
-                         g->f[R_APP], g->f[R_STATUS], g->f[R_RELEASE] ? g->f[R_RELEASE] : "null");
+                         g->f[R_APP] ? g->f[R_APP] : "null", g->f[R_STATUS], g->f[R_RELEASE] ? g->f[R_RELEASE] : "null");
 
         if (n < 0) {
             break;

@@ -449,7 +449,8 @@ static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, co
         return; /* a rule set without this class asks for no such alert */
     }
     memset(&r, 0, sizeof(r));
-    r.app = sl(ro->app);
+    /* an unknown app is absent, as on a pod's alert: {{app}} renders "?", the JSON says null */
+    r.app = ro->app[0] ? sl(ro->app) : SLICE_NONE;
     r.release = sl(ro->release);
     r.service = m ? sl(m->service) : SLICE_NONE;
     r.kind = RECORD_ATOM;

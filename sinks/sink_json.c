@@ -114,7 +114,8 @@ void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev)
     const char *t;
 
     LIT(b, "{\"type\":\"rollout\",\"app\":");
-    sink__json_str(b, ev->app, strlen(ev->app), 1);
+    /* an app no line named is unknown: null, as in the alert object, not "" */
+    sink__json_cstr_or_null(b, ev->app[0] ? ev->app : NULL);
     LIT(b, ",\"release\":");
     sink__json_cstr_or_null(b, ev->release);
     LIT(b, ",\"status\":\"");

@@ -253,7 +253,7 @@ static void write_json(const struct sink_report *rep, FILE *out)
         const struct rep_rollout *r = &rep->r[k];
 
         add_s(&b, k ? ",{\"app\":" : "{\"app\":");
-        jstr(&b, r->app);
+        jstr(&b, r->app[0] ? r->app : NULL);
         LIT(&b, ",\"release\":");
         jstr(&b, r->release);
         LIT(&b, ",\"status\":");

@@ -308,4 +308,18 @@ echo '{ "settings": { "state_expire": "1m" } }' >"$TMP/expire.d/99-settings.json
 expect_eq "rollout past the state expiry" '{"status":"succeeded","duration_s":200,"crash_loop":6}' \
     "$(jq -c 'select(.type == "rollout" and .status == "succeeded") | {status, duration_s, crash_loop: .failures.crash_loop}' "$TMP/expire.out")"
 
+# --- an app no line names is unknown: null in rollouts, in rollout alerts and in the report,
+# as on pod alerts (not ""), and "?" in the templates; --app names it everywhere
+"$RW" replay -q --rules "$SRC/rules.d" --output json --report json --report-out "$TMP/noapp.report.json" \
+    "$SRC/examples/deploy-crashloop.log" >"$TMP/noapp.out" 2>/dev/null || true
+expect_eq "apps of the rollouts, alerts and report without --app" "null" \
+    "$( (jq -r 'select(.type == "rollout" or .type == "alert") | .app | tojson' "$TMP/noapp.out"
+        jq -r '.rollouts[].app | tojson' "$TMP/noapp.report.json") | sort -u | tr '\n' ' ' | sed 's/ $//')"
+n=$(jq -r 'select(.type == "alert" and .rule == "rollout-stuck") | .summary' "$TMP/noapp.out" | grep -c '^?: ' || true)
+if [ "$n" -ge 1 ]; then pass; else fail "rollout-stuck summary without its app placeholder: $(grep -m1 rollout-stuck "$TMP/noapp.out" | head -c 300)"; fi
+"$RW" replay -q --rules "$SRC/rules.d" --output json --app myapp "$SRC/examples/deploy-crashloop.log" \
+    >"$TMP/app.out" 2>/dev/null || true
+expect_eq "apps with --app myapp" '"myapp"' \
+    "$(jq -r 'select(.type == "rollout" or .type == "alert") | .app | tojson' "$TMP/app.out" | sort -u)"
+
 finish
