@@ -429,17 +429,20 @@ static void on_progress(uv_timer_t *t)
     p->progress_shown = 1;
 }
 
-/* The secret for HMAC signatures: the file's content, trailing whitespace removed. */
-static int read_secret(const char *path, char **out, size_t *len)
+/*
+ * The secret for HMAC signatures: the file's content, trailing whitespace removed. Returns
+ * EXIT_OK, or EXIT_USAGE: a secret file missing or unusable is configuration, as rules are.
+ */
+static int read_secret(const char *cmd, const char *path, char **out, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     char buf[4096];
     size_t n;
 
     if (f == NULL) {
-        fprintf(stderr, "rollwatch: --webhook-secret-file: cannot read %s: %s\n", path,
+        fprintf(stderr, "rollwatch %s: --webhook-secret-file: cannot read %s: %s\n", cmd, path,
                 strerror(errno));
-        return -1;
+        return EXIT_USAGE;
     }
     n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
@@ -448,9 +451,9 @@ static int read_secret(const char *path, char **out, size_t *len)
         n--;
     }
     if (n == 0 || n == sizeof(buf)) {
-        fprintf(stderr, "rollwatch: --webhook-secret-file: %s is %s\n", path,
+        fprintf(stderr, "rollwatch %s: --webhook-secret-file: %s is %s\n", cmd, path,
                 n == 0 ? "empty" : "larger than 4 KiB");
-        return -1;
+        return EXIT_USAGE;
     }
     *out = malloc(n);
     if (*out == NULL) {
@@ -459,7 +462,7 @@ static int read_secret(const char *path, char **out, size_t *len)
     memcpy(*out, buf, n);
     memset(buf, 0, sizeof(buf));
     *len = n;
-    return 0;
+    return EXIT_OK;
 }
 
 static void on_walk_close(uv_handle_t *h, void *arg)
@@ -513,6 +516,12 @@ static void summary(struct pipeline *p)
 }
 
 /* Set-up failed before any input was opened: close what there is, free the caller's, rc. */
+/* Of two exit codes, the one to report: a usage error over a runtime failure over none. */
+static int worse(int a, int b)
+{
+    return a > b ? a : b;
+}
+
 static int abandon(struct pipeline *p, struct rule_set *set, char **inputs, int rc)
 {
     sink_webhooks_close(p->webhooks, NULL, NULL); /* NULL: none yet */
@@ -564,7 +573,7 @@ int cmd_run(int argc, char **argv, int replay)
     char **inputs = NULL;
     size_t ninputs = 0;
     enum sink_format fmt = isatty(1) ? SINK_FORMAT_TEXT : SINK_FORMAT_JSON;
-    int c, quiet = 0, rc = EXIT_OK;
+    int c, quiet = 0, rc = EXIT_OK, started = 0;
 
     memset(&p, 0, sizeof(p));
     optind = 1;
@@ -730,8 +739,9 @@ int cmd_run(int argc, char **argv, int replay)
         size_t secret_len = 0;
         struct err e;
 
-        if (secret_file != NULL && read_secret(secret_file, &secret, &secret_len) != 0) {
-            return abandon(&p, set, inputs, EXIT_USAGE);
+        if (secret_file != NULL &&
+            (rc = read_secret(cmd, secret_file, &secret, &secret_len)) != EXIT_OK) {
+            return abandon(&p, set, inputs, rc);
         }
         wo.state_dir = state_dir;
         wo.secret = secret;
@@ -750,7 +760,7 @@ int cmd_run(int argc, char **argv, int replay)
         for (size_t i = 0; i < nhooks; i++) {
             if (sink_webhooks_add(p.webhooks, hooks[i].url, hooks[i].fmt, &e) != 0) {
                 fprintf(stderr, "rollwatch %s: %s\n", cmd, e.msg);
-                rc = EXIT_USAGE;
+                rc = worse(rc, e.usage ? EXIT_USAGE : EXIT_RUNTIME);
             }
         }
         if (rc != EXIT_OK) {
@@ -776,7 +786,7 @@ int cmd_run(int argc, char **argv, int replay)
             (p.metrics_srv = sink_metrics_server_start(&p.loop, metrics_listen, p.metrics.m, &e)) ==
                 NULL) {
             fprintf(stderr, "rollwatch %s: %s\n", cmd, e.msg);
-            rc = EXIT_USAGE;
+            rc = worse(rc, e.usage ? EXIT_USAGE : EXIT_RUNTIME);
         }
         p.snapshot_ms = (uint64_t)interval_s * 1000;
         if (p.snapshot_ms > 0) {
@@ -866,7 +876,8 @@ int cmd_run(int argc, char **argv, int replay)
     uv_signal_start(&p.sigterm, on_stop_signal, SIGTERM);
     uv_timer_init(&p.loop, &p.progress);
     p.progress.data = &p;
-    if (rc == EXIT_OK) {
+    started = rc == EXIT_OK; /* a failed start has nothing to sum up */
+    if (started) {
         if (p.in != NULL) {
             ingest_start(p.in, on_ingest_done);
         }
@@ -922,7 +933,7 @@ int cmd_run(int argc, char **argv, int replay)
                state_dir ? " (see deadletter.ndjson in the state dir)" : "");
         rc = EXIT_RUNTIME;
     }
-    if (!quiet && rc != EXIT_USAGE) {
+    if (!quiet && started) {
         summary(&p);
     }
     sink_stdout_free(p.out);

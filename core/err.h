@@ -9,6 +9,7 @@ struct err {
     char file[512]; /* empty when the error is not about a file */
     int line;       /* 1-based; 0 when unknown */
     int col;
+    int usage; /* 1: what the user gave is wrong (exit 2); 0: the system refused (exit 1) */
 };
 
 void err_clear(struct err *e);

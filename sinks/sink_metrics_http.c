@@ -276,6 +276,7 @@ struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const cha
     memset(&sa, 0, sizeof(sa));
     if ((rc = parse_listen(listen, &sa)) != 0) {
         err_set(e, "--metrics-listen: '%s' is not [ADDR:]PORT", listen);
+        e->usage = 1;
         return NULL;
     }
     srv = xcalloc(1, sizeof(*srv));

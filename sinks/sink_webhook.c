@@ -628,6 +628,7 @@ int sink_webhooks_add(struct sink_webhooks *ws, const char *url, enum webhook_fo
 
     if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
         err_set(e, "webhook URL must start with http:// or https://: %s", url);
+        e->usage = 1;
         return -1;
     }
     w = xcalloc(1, sizeof(*w));

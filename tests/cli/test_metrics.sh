@@ -111,6 +111,19 @@ expect_eq "snapshot at the end of a replay" "$lines" \
     "$(jq -r 'select(.type == "metrics") | .metrics.rollwatch_lines_total | map(.value) | add' "$TMP/snap.out")"
 "$RW" replay "${R[@]}" --metrics-listen "nonsense:port" "$LOG" >/dev/null 2>&1
 expect_eq "bad --metrics-listen" 2 $?
+# a port already taken is the system's refusal, not a usage error: exit 1, and no summary of a
+# run that never started
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); sys.stdout.close(); time.sleep(30)' >"$TMP/taken.port" &
+TAKER=$!
+for _ in $(seq 50); do [ -s "$TMP/taken.port" ] && break; sleep 0.1; done
+"$RW" replay "${R[@]}" --metrics-listen "127.0.0.1:$(cat "$TMP/taken.port")" "$LOG" \
+    >"$TMP/taken.out" 2>"$TMP/taken.err"
+expect_eq "--metrics-listen on a taken port" 1 $?
+kill "$TAKER" 2>/dev/null
+grep -q 'address already in use' "$TMP/taken.err" && pass || fail "no reason given: $(cat "$TMP/taken.err")"
+grep -q 'lines' "$TMP/taken.err" && fail "a summary of a run that never started: $(cat "$TMP/taken.err")" || pass
 "$RW" replay "${R[@]}" --metrics-interval 0 "$LOG" >/dev/null 2>&1
 expect_eq "bad --metrics-interval" 2 $?
 

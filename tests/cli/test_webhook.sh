@@ -116,6 +116,14 @@ grep -q 'sup3r' "$TMP/err" && fail "the secret appears in the log" || pass
 "$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" --webhook-secret-file "$TMP/nope" \
     "$LOG" >/dev/null 2>&1
 expect_eq "missing secret file" 2 $?
+# a spool directory that cannot be made is the system's refusal: exit 1; a URL that is not
+# http(s) is the user's: exit 2
+"$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" --state-dir /proc/no/such \
+    "$LOG" >/dev/null 2>"$TMP/spool.err"
+expect_eq "spool directory cannot be made" 1 $?
+grep -q 'cannot create spool directory' "$TMP/spool.err" && pass || fail "no reason: $(cat "$TMP/spool.err")"
+"$RW" replay "${R[@]}" --webhook "ftp://127.0.0.1/hook" "$LOG" >/dev/null 2>&1
+expect_eq "webhook URL not http(s)" 2 $?
 
 # --- formats: slack (text + blocks with summary, hint, evidence); alertmanager (API v2 array)
 start_server slack
