@@ -46,6 +46,10 @@ int main(int argc, char **argv)
             printf("Usage: rollwatch version\n\nPrints the version, e.g.\n  rollwatch version\n");
             return EXIT_OK;
         }
+        if (argc > 2) {
+            fprintf(stderr, "rollwatch version: unexpected argument '%s' (takes none)\n", argv[2]);
+            return EXIT_USAGE;
+        }
         printf("rollwatch %s\n", ROLLWATCH_VERSION);
         return EXIT_OK;
     }

@@ -106,5 +106,7 @@ expect_eq "unknown command" 2 $?
 expect_eq "no command" 2 $?
 "$RW" parse --help | grep -q 'Examples:' && pass || fail "parse --help has no examples"
 "$RW" version | grep -Eq '^rollwatch [0-9]+\.[0-9]+\.[0-9]+' && pass || fail "version output"
+"$RW" version --bogus >/dev/null 2>&1
+expect_eq "version with an argument" 2 $?
 
 finish
