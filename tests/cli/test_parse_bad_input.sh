@@ -102,8 +102,13 @@ expect_eq "bad --max-line" 2 $?
 expect_eq "unknown flag" 2 $?
 "$RW" frobnicate >/dev/null 2>&1
 expect_eq "unknown command" 2 $?
-"$RW" >/dev/null 2>&1
-expect_eq "no command" 2 $?
+# no command runs on standard input (DESIGN §7: rollwatch [run] ...): with the rules, an empty
+# input is a clean run; where ./rules.d is missing, a rule error
+"$RW" --rules "$(dirname "$0")/../../rules.d" -q </dev/null >/dev/null 2>&1
+expect_eq "no command, empty input" 0 $?
+rw_abs=$(readlink -f "$RW")
+(cd "$TMP" && "$rw_abs" </dev/null >/dev/null 2>&1)
+expect_eq "no command, no ./rules.d" 2 $?
 "$RW" parse --help | grep -q 'Examples:' && pass || fail "parse --help has no examples"
 "$RW" version | grep -Eq '^rollwatch [0-9]+\.[0-9]+\.[0-9]+' && pass || fail "version output"
 "$RW" version --bogus >/dev/null 2>&1
