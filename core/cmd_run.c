@@ -279,8 +279,8 @@ static void on_webhooks_closed(void *arg)
     (void)arg;
 }
 
-/* A metrics snapshot line to stdout and the generic webhooks. */
-static void snapshot(struct pipeline *p)
+/* A metrics snapshot line to stdout and (webhooks) to the generic webhooks. */
+static void snapshot(struct pipeline *p, int to_stdout, int webhooks)
 {
     struct timespec now;
     size_t len;
@@ -289,10 +289,10 @@ static void snapshot(struct pipeline *p)
     clock_gettime(CLOCK_REALTIME, &now);
     json = metrics_render_json(p->metrics.m, (int64_t)now.tv_sec * 1000000000LL + now.tv_nsec,
                                &len);
-    if (sink_stdout_raw(p->out, json, len) != 0) {
+    if (to_stdout && sink_stdout_raw(p->out, json, len) != 0) {
         p->write_failed = 1;
     }
-    if (p->webhooks) {
+    if (webhooks && p->webhooks) {
         sink_webhooks_raw(p->webhooks, json, len);
     }
     free(json);
@@ -300,13 +300,17 @@ static void snapshot(struct pipeline *p)
 
 static void on_snapshot(uv_timer_t *t)
 {
-    snapshot(t->data);
+    snapshot(t->data, 1, 1);
 }
 
 /* Last step: what is not delivered stays in the spool; handles close. */
 static void finish(struct pipeline *p)
 {
     uv_timer_stop(&p->drain);
+    if (p->snapshot_ms > 0) {
+        /* stdout's final counts come after the drain: they include the deliveries */
+        snapshot(p, 1, 0);
+    }
     sink_metrics_server_close(p->metrics_srv);
     p->metrics_srv = NULL;
     if (p->webhooks != NULL) {
@@ -373,7 +377,7 @@ static void close_all(struct pipeline *p)
     uv_timer_stop(&p->heartbeat);
     uv_timer_stop(&p->snapshot);
     if (p->snapshot_ms > 0) {
-        snapshot(p); /* the final counts */
+        snapshot(p, 0, 1); /* the webhooks' final counts, while they can still be delivered */
     }
     if (p->webhooks != NULL && sink_webhooks_pending(p->webhooks) > 0) {
         p->drain_deadline = uv_now(&p->loop) + p->drain_ms;

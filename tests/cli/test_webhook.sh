@@ -41,6 +41,19 @@ jq -c 'del(.evidence)' "$TMP/stdout.json" >"$TMP/want"
 diff "$TMP/want" "$TMP/got" >/dev/null && pass || fail "500: generic bodies differ from stdout objects (or order)"
 grep -q 'status=500 attempt=1' "$TMP/err" && pass || fail "500: no retry log line: $(cat "$TMP/err")"
 
+# --- --metrics-interval: the last snapshot on stdout comes after the drain, so it counts every
+# delivery (the snapshot itself included) and an empty queue; the webhook gets one too
+start_server snap
+"$RW" replay "${R[@]}" --metrics-interval 60 --webhook "http://127.0.0.1:$PORT/hook" "$LOG" \
+    >"$TMP/snap.out" 2>/dev/null
+expect_eq "snapshot: exit" 0 $?
+expect_eq "snapshot: delivered and queued at the end" "$((WANT + 1)) 0" \
+    "$(grep '"type":"metrics"' "$TMP/snap.out" | tail -n 1 | jq -r '.metrics |
+        ([.rollwatch_webhook_deliveries_total[] | select(.labels.result == "delivered") | .value] | add),
+        ([.rollwatch_webhook_queue_depth[].value] | add)' | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "snapshot: the webhook got it" 1 \
+    "$(jq -r '.body | fromjson | select(.type == "metrics") | .type' "$TMP/snap.log" | wc -l)"
+
 # --- 429 with Retry-After: 2 -> the retry waits at least 2 s
 start_server s429 --script 429,200 --retry-after 2
 "$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" "$LOG" >/dev/null 2>&1
