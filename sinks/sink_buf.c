@@ -251,3 +251,48 @@ void sink__json_str(struct sink__buf *b, const char *str, size_t n, int repair)
     b->len += n - run;
     b->p[b->len++] = '"';
 }
+
+void sink__text_str(struct sink__buf *b, const char *str, size_t n, int repair)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+
+    /* worst case: every byte becomes \xNN (4) or U+FFFD (3) */
+    reserve(b, 4 * n);
+    while (i < n) {
+        unsigned char c = s[i];
+        char *o = b->p + b->len;
+
+        if (c >= 0x20 && c < 0x7f) {
+            *o = (char)c;
+            b->len++;
+            i++;
+        } else if (c >= 0x80) {
+            size_t seq = utf8_seq(s + i, n - i);
+
+            if (seq > 0 || !repair) {
+                seq = seq > 0 ? seq : 1;
+                memcpy(o, s + i, seq);
+                b->len += seq;
+                i += seq;
+            } else {
+                memcpy(o, "\xEF\xBF\xBD", 3);
+                b->len += 3;
+                i++;
+            }
+        } else {
+            /* a control byte (ESC among them) must not reach the terminal */
+            o[0] = '\\';
+            o[1] = c == '\t' ? 't' : c == '\n' ? 'n' : c == '\r' ? 'r' : 'x';
+            if (o[1] == 'x') {
+                o[2] = hex[c >> 4];
+                o[3] = hex[c & 15];
+                b->len += 4;
+            } else {
+                b->len += 2;
+            }
+            i++;
+        }
+    }
+}

@@ -44,6 +44,12 @@ static inline void sink__buf_add(struct sink__buf *b, const char *s, size_t n)
  */
 void sink__json_str(struct sink__buf *b, const char *s, size_t n, int repair);
 
+/*
+ * Appends s[0..n) for reading on a terminal: as it is, but control bytes as \t, \n, \r or
+ * \xNN (never raw: an ESC would drive the terminal), invalid UTF-8 as U+FFFD when repair is set.
+ */
+void sink__text_str(struct sink__buf *b, const char *s, size_t n, int repair);
+
 struct alert;
 struct rollout_event;
 

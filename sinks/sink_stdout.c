@@ -129,10 +129,16 @@ static void record_json(struct sink_stdout *s, const struct record *r)
     LIT(b, "}\n");
 }
 
+/* Text from the logs (names, summaries, hints, diagnoses), made safe for a terminal. */
+static void add_text(struct sink__buf *b, const char *s)
+{
+    sink__text_str(b, s, strlen(s), 1);
+}
+
 static void add_slice_or(struct sink__buf *b, struct slice v, const char *dflt)
 {
     if (v.p != NULL) {
-        sink__buf_add(b, v.p, v.len);
+        sink__text_str(b, v.p, v.len, 1);
     } else {
         add_cstr(b, dflt);
     }
@@ -164,15 +170,9 @@ static void record_text(struct sink_stdout *s, const struct record *r)
         LIT(b, ")");
     }
     LIT(b, " ");
-    /* the text form is for eyes: same escaping rules, without the quotes */
-    {
-        size_t start = b->len;
-
-        sink__json_str(b, r->message.p ? r->message.p : "", r->message.len,
-                       (r->flags & REC_BAD_UTF8) != 0);
-        memmove(b->p + start, b->p + start + 1, b->len - start - 2);
-        b->len -= 2;
-    }
+    /* the text form is for eyes: quotes stay quotes, control bytes are shown, not sent */
+    sink__text_str(b, r->message.p ? r->message.p : "", r->message.len,
+                   (r->flags & REC_BAD_UTF8) != 0);
     LIT(b, "\n");
 }
 
@@ -216,10 +216,10 @@ static void alert_text(struct sink_stdout *s, const struct alert *a)
     add_slice_or(b, a->service, "-");
     if (a->pod.p) {
         LIT(b, "/");
-        sink__buf_add(b, a->pod.p, a->pod.len);
+        sink__text_str(b, a->pod.p, a->pod.len, 1);
     }
     LIT(b, ": ");
-    add_cstr(b, a->summary ? a->summary : "");
+    add_text(b, a->summary ? a->summary : "");
     if (a->count > 1) {
         char num[32];
 
@@ -231,7 +231,7 @@ static void alert_text(struct sink_stdout *s, const struct alert *a)
         LIT(b, "    ");
         add_cstr(b, dim);
         LIT(b, "hint: ");
-        add_cstr(b, a->hint);
+        add_text(b, a->hint);
         add_cstr(b, reset);
         LIT(b, "\n");
     }
@@ -266,10 +266,10 @@ static void rollout_text(struct sink_stdout *s, const struct rollout_event *ev)
     add_cstr(b, rollout_status_name(ev->status));
     add_cstr(b, s->color ? "\x1b[0m" : "");
     LIT(b, " ");
-    add_cstr(b, ev->app[0] ? ev->app : "-");
+    add_text(b, ev->app[0] ? ev->app : "-");
     if (ev->release) {
         LIT(b, " ");
-        add_cstr(b, ev->release);
+        add_text(b, ev->release);
     }
     if (ev->status != ROLLOUT_STARTED) {
         snprintf(num, sizeof(num), " after %llds", (long long)((ev->at - ev->started_at) / 1000000000LL));
@@ -277,7 +277,7 @@ static void rollout_text(struct sink_stdout *s, const struct rollout_event *ev)
     }
     if (ev->diagnosis[0]) {
         LIT(b, ": ");
-        add_cstr(b, ev->diagnosis);
+        add_text(b, ev->diagnosis);
     }
     LIT(b, "\n");
 }

@@ -83,6 +83,22 @@ jq -e -s 'map(select(.type == "record" and .event == "container_started")) | len
 grep -Eq '^2026-[0-9T:-]+Z critical crash_loop myapp/web' "$TMP/text" && pass \
     || fail "text output: $(head -n 3 "$TMP/text")"
 grep -q '^    hint: ' "$TMP/text" && pass || fail "text output has no hint line"
+# text is for a terminal: quotes stay quotes, a control byte from a log line is shown, never
+# sent (an ESC in a record, in an alert's summary or in a rollout's diagnosis)
+{
+    printf '2026-03-18T14:30:51Z service/web/web-1 {"level":"info","msg":"a \\"b\\""} tab\there\n'
+    printf '2026-03-18T14:30:52Z system/k8s/web-745f845dc-rzl2q Readiness probe failed: \033[31mred\033[0m\n'
+} >"$TMP/esc.log"
+"$RW" replay "${R[@]}" --records --output text "$TMP/esc.log" >"$TMP/esc.text"
+grep -qF '{"level":"info","msg":"a \"b\""} tab\there' "$TMP/esc.text" && pass \
+    || fail "text record not as written: $(head -n 1 "$TMP/esc.text")"
+grep -qF 'Readiness probe failed: \x1B[31mred\x1B[0m' "$TMP/esc.text" && pass \
+    || fail "text: ESC not shown: $(cat -v "$TMP/esc.text" | head -n 3)"
+if LC_ALL=C grep -q "$(printf '\033')" "$TMP/esc.text"; then
+    fail "text output sends a raw ESC: $(cat -v "$TMP/esc.text" | grep -m1 '\^\[')"
+else
+    pass
+fi
 "$RW" replay "${R[@]}" --output none "$SRC/examples/deploy-crashloop.log" >"$TMP/none"
 expect_eq "output none" 0 "$(wc -c <"$TMP/none")"
 "$RW" replay --output yaml "$SRC/examples/deploy-crashloop.log" >/dev/null 2>&1
