@@ -1,4 +1,5 @@
 /* rollwatch test-rules: run rule tests (a log plus the alerts and tags it must and must not give). */
+#include <errno.h>
 #include <dirent.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -604,7 +605,11 @@ int cmd_test_rules(int argc, char **argv)
     }
     rules_set_free(set);
     n = scandir(argv[optind], &names, json_name, alphasort);
-    if (n <= 0) {
+    if (n < 0) {
+        fprintf(stderr, "rollwatch test-rules: cannot read %s: %s\n", argv[optind], strerror(errno));
+        return EXIT_USAGE;
+    }
+    if (n == 0) {
         fprintf(stderr, "rollwatch test-rules: no *.json tests in %s\n", argv[optind]);
         free(names);
         return EXIT_USAGE;

@@ -31,6 +31,11 @@ grep -q "20-semantics.json:6:35" "$TMP/err" && pass || fail "replay: rule error 
 "$RW" check-rules --rules "$TMP/nonexistent" >/dev/null 2>&1
 expect_eq "check-rules missing dir" 2 $?
 
+# --- test-rules on a directory that is not there says so (not "no tests in it")
+"$RW" test-rules --rules "$SRC/rules.d" "$TMP/no-such-dir" >/dev/null 2>"$TMP/err"
+expect_eq "test-rules on a missing directory" 2 $?
+grep -q 'cannot read .*no-such-dir: No such file' "$TMP/err" && pass || fail "test-rules: $(cat "$TMP/err")"
+
 # --- test-rules reports each failing expectation, and exits 1
 "$RW" test-rules --rules "$SRC/rules.d" "$SRC/tests/data/rule-tests-failing" >"$TMP/out" 2>&1
 expect_eq "test-rules failing exit" 1 $?
