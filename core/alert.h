@@ -21,6 +21,9 @@ struct alert {
     struct slice app, service, pod, release;
     const char *summary;
     const char *hint;
+    /* the lengths of rule, class_name (0 when NULL), summary and hint, which are also
+     * NUL-terminated: the sinks write them without measuring them again */
+    size_t rule_len, class_len, summary_len, hint_len;
     int64_t starts_at; /* event time, ns */
     int64_t ends_at;   /* 0 while firing */
     char fingerprint[17];

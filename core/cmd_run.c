@@ -144,7 +144,7 @@ static struct tally *tally(struct tally *t, size_t *n, size_t cap, const char *n
 static void on_alert(void *arg, const struct alert *a)
 {
     struct pipeline *p = arg;
-    struct tally *t = tally(p->rules_fired, &p->nrules_fired, 64, a->rule, strlen(a->rule));
+    struct tally *t = tally(p->rules_fired, &p->nrules_fired, 64, a->rule, a->rule_len);
 
     if (t != NULL) {
         t->n += a->status == ALERT_FIRING;

@@ -29,11 +29,6 @@ struct alert_state {
     size_t strs_cap;
 };
 
-static struct slice as_slice(const char *s)
-{
-    return s ? (struct slice){s, strlen(s)} : SLICE_NONE;
-}
-
 static void state_strings_free(struct alert_state *st)
 {
     free(st->strs);
@@ -134,11 +129,6 @@ static char *keep_slice(struct alert_state *st, size_t *o, struct slice v)
     return v.p ? keep(st, o, v.p, v.len) : NULL;
 }
 
-static char *keep_cstr(struct alert_state *st, size_t *o, const char *v)
-{
-    return v ? keep(st, o, v, strlen(v)) : NULL;
-}
-
 /*
  * Keeps a copy of a (just sent) in st for a later resolved notice: one buffer for all of its
  * texts, reused, because an alert is sent for one line in ten of a bad rollout's log.
@@ -146,24 +136,23 @@ static char *keep_cstr(struct alert_state *st, size_t *o, const char *v)
 static void remember(struct alert_state *st, const struct alert *a)
 {
     struct slice ev = a->nevidence ? a->evidence[0] : SLICE_NONE;
-    const char *sum = a->summary ? a->summary : "", *hint = a->hint ? a->hint : "";
-    size_t need = strlen(a->rule) + (a->class_name ? strlen(a->class_name) : 0) + a->app.len +
-                  a->service.len + a->pod.len + a->release.len + strlen(sum) + strlen(hint) +
-                  ev.len + 9, o = 0;
+    size_t need = a->rule_len + a->class_len + a->app.len + a->service.len + a->pod.len +
+                  a->release.len + a->summary_len + a->hint_len + ev.len + 9,
+           o = 0;
 
     if (need > st->strs_cap) {
         free(st->strs);
         st->strs_cap = need;
         st->strs = xmalloc(need);
     }
-    st->name = keep_cstr(st, &o, a->rule);
-    st->class_name = keep_cstr(st, &o, a->class_name);
+    st->name = keep(st, &o, a->rule, a->rule_len);
+    st->class_name = a->class_name ? keep(st, &o, a->class_name, a->class_len) : NULL;
     st->app = keep_slice(st, &o, a->app);
     st->service = keep_slice(st, &o, a->service);
     st->pod = keep_slice(st, &o, a->pod);
     st->release = keep_slice(st, &o, a->release);
-    st->summary = keep_cstr(st, &o, sum);
-    st->hint = keep_cstr(st, &o, hint);
+    st->summary = keep(st, &o, a->summary ? a->summary : "", a->summary_len);
+    st->hint = keep(st, &o, a->hint ? a->hint : "", a->hint_len);
     st->evidence = keep_slice(st, &o, ev);
     st->a = *a;
 }
@@ -173,8 +162,8 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
                       const struct tpl_ctx *ctx)
 {
     char key[RULES_KEY_MAX];
-    size_t klen =
-        rules__make_key(key, spec->name, strlen(spec->name), spec->key, spec->nkey, r);
+    size_t name_len = strlen(spec->name);
+    size_t klen = rules__make_key(key, spec->name, name_len, spec->key, spec->nkey, r);
     struct kv_entry *e = rules__kv_put(&al->table, key, klen, at);
     struct alert_state *st = e->val;
     const struct tpl *sum, *hint;
@@ -212,7 +201,9 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
     a.status = ALERT_FIRING;
     a.severity = spec->severity;
     a.rule = spec->name;
+    a.rule_len = name_len;
     a.class_name = tc.class_name;
+    a.class_len = tc.class_name ? strlen(tc.class_name) : 0;
     a.app = r->app;
     a.service = r->service;
     a.pod = r->pod;
@@ -221,7 +212,7 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
     hint = spec->hint && spec->hint->n ? spec->hint : spec->cls ? &spec->cls->hint : NULL;
     al->summary[0] = al->hint[0] = '\0';
     if (sum) {
-        rules__tpl_render(sum, r, &tc, al->summary, sizeof(al->summary));
+        a.summary_len = rules__tpl_render(sum, r, &tc, al->summary, sizeof(al->summary));
     }
     if (spec->hint_text) {
         size_t n = strlen(spec->hint_text);
@@ -229,8 +220,9 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
         n = n < sizeof(al->hint) - 1 ? n : sizeof(al->hint) - 1;
         memcpy(al->hint, spec->hint_text, n);
         al->hint[n] = '\0';
+        a.hint_len = n;
     } else if (hint) {
-        rules__tpl_render(hint, r, &tc, al->hint, sizeof(al->hint));
+        a.hint_len = rules__tpl_render(hint, r, &tc, al->hint, sizeof(al->hint));
     }
     a.summary = al->summary;
     a.hint = al->hint;
@@ -254,16 +246,16 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
 
 static void send_resolved(struct alerts *al, struct alert_state *st, int64_t at)
 {
-    struct alert a = st->a;
+    struct alert a = st->a; /* the lengths are the copies' too */
 
     firing_unlink(st);
     a.status = ALERT_RESOLVED;
     a.rule = st->name;
     a.class_name = st->class_name;
-    a.app = as_slice(st->app);
-    a.service = as_slice(st->service);
-    a.pod = as_slice(st->pod);
-    a.release = as_slice(st->release);
+    a.app = (struct slice){st->app, st->a.app.len};
+    a.service = (struct slice){st->service, st->a.service.len};
+    a.pod = (struct slice){st->pod, st->a.pod.len};
+    a.release = (struct slice){st->release, st->a.release.len};
     a.summary = st->summary;
     a.hint = st->hint;
     a.starts_at = st->starts_at;
@@ -271,7 +263,7 @@ static void send_resolved(struct alerts *al, struct alert_state *st, int64_t at)
     a.count = st->count;
     a.nevidence = 0;
     if (st->evidence) {
-        a.evidence[a.nevidence++] = as_slice(st->evidence);
+        a.evidence[a.nevidence++] = (struct slice){st->evidence, st->a.evidence[0].len};
     }
     al->stats->alerts_resolved++;
     if (al->on_alert) {
@@ -297,7 +289,7 @@ void rules__alert_resolve_scope(struct alerts *al, struct slice app, int scope, 
 
     /* oldest first, so notices come out in the order the alerts began */
     for (st = al->firing_head; st != NULL; st = next) {
-        struct slice sa = as_slice(st->app);
+        struct slice sa = {st->app, st->a.app.len};
 
         next = st->fnext;
         if (st->scope == scope && sa.len == app.len &&

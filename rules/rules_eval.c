@@ -259,7 +259,8 @@ static void note_recent(struct rules_engine *eng, const struct record *r)
         char key[RULES_KEY_MAX];
         size_t klen;
 
-        if (!slice_eq(tag, rule->recent_tag)) {
+        if (tag.len != rule->recent_tag_len || tag.p == NULL ||
+            memcmp(tag.p, rule->recent_tag, tag.len) != 0) {
             continue;
         }
         klen = rules__make_key(key, eng->tags[i].s, eng->tags[i].len, rule->recent_key,

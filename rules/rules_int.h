@@ -194,6 +194,7 @@ struct rule {
     struct when resolve; /* match: a record matching this with the same alert key resolves it */
     /* recent: an earlier record tagged recent_tag (event, or class) under the same key */
     int recent_is_class;
+    size_t recent_tag_len; /* compared for each tagged record: not measured each time */
     int64_t recent_within_ns;
     int recent_key[8];
     size_t recent_nkey;

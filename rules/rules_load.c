@@ -867,6 +867,7 @@ static void compile_recent(struct loader *L, struct rule *r, const struct jnode 
         return;
     }
     r->recent_tag = xstrdup(ev ? ev->str : cl->str);
+    r->recent_tag_len = strlen(r->recent_tag);
     r->recent_is_class = cl != NULL;
     r->recent_within_ns = compile_duration(L, within, "\"within\"");
     if (key != NULL) {

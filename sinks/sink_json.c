@@ -33,6 +33,16 @@ static void json_slice_or_null(struct sink__buf *b, struct slice v)
     }
 }
 
+/* v (n bytes, NUL-terminated) as a JSON string, or null when v is NULL */
+static void json_sized_or_null(struct sink__buf *b, const char *v, size_t n)
+{
+    if (v != NULL) {
+        sink__json_str(b, v, n, 1);
+    } else {
+        LIT(b, "null");
+    }
+}
+
 void sink__json_cstr_or_null(struct sink__buf *b, const char *v)
 {
     if (v != NULL) {
@@ -51,9 +61,9 @@ void sink__alert_json(struct sink__buf *b, const struct alert *a)
     LIT(b, "{\"type\":\"alert\",\"status\":\"");
     add_cstr(b, alert_status_name(a->status));
     LIT(b, "\",\"rule\":");
-    sink__json_cstr_or_null(b, a->rule);
+    sink__json_str(b, a->rule, a->rule_len, 1);
     LIT(b, ",\"class\":");
-    sink__json_cstr_or_null(b, a->class_name);
+    json_sized_or_null(b, a->class_name, a->class_len);
     LIT(b, ",\"severity\":\"");
     add_cstr(b, alert_severity_name(a->severity));
     LIT(b, "\",\"app\":");
@@ -65,9 +75,9 @@ void sink__alert_json(struct sink__buf *b, const struct alert *a)
     LIT(b, ",\"release\":");
     json_slice_or_null(b, a->release);
     LIT(b, ",\"summary\":");
-    sink__json_cstr_or_null(b, a->summary);
+    json_sized_or_null(b, a->summary, a->summary_len);
     LIT(b, ",\"hint\":");
-    sink__json_cstr_or_null(b, a->hint);
+    json_sized_or_null(b, a->hint, a->hint_len);
     t = ts_of(a->starts_at, &n);
     LIT(b, ",\"starts_at\":\"");
     sink__buf_add(b, t, n);
