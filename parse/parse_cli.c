@@ -127,6 +127,12 @@ int parse__cli_line(const char *s, size_t n, struct record *out)
         set_cli(out, "ok");
         return 1;
     }
+    if (starts(s, n, "OK, ") && (k = object_id(s + 4, n - 4, 'R')) > 0 && 4 + k == n) {
+        /* "Rolling back to RBCD..." then the logs, then "OK, RNEW": the release promoted */
+        out->release = (struct slice){s + 4, k};
+        set_cli(out, "ok");
+        return 1;
+    }
     if (starts(s, n, "ERROR: ")) {
         out->message = (struct slice){s + 7, n - 7};
         set_cli(out, "error");

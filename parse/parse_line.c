@@ -104,6 +104,39 @@ static void system_stream(struct parser *p, struct slice obj, struct record *out
 }
 
 /* "service/<svc>/<pod>", "timer/<name>/<pod>", "process/<svc>/<pod>". */
+/*
+ * v2 racks name the stream "service/web:RSPZQWVWGOP/<task>": the service, then the release the
+ * task runs. The release goes to its field, the service keeps its name alone (else every
+ * release would be a new service).
+ */
+static void release_in_service(struct slice *service, struct record *out)
+{
+    const char *colon = service->len > 0 ? memchr(service->p, ':', service->len) : NULL;
+    size_t at, i;
+
+    if (colon == NULL) {
+        return;
+    }
+    at = (size_t)(colon - service->p) + 1;
+    if (at >= service->len || service->p[at] != 'R') {
+        return;
+    }
+    for (i = at + 1; i < service->len; i++) {
+        char c = service->p[i];
+
+        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+            return;
+        }
+    }
+    if (service->len - at < 5 || service->len - at > 20 || at < 2) {
+        return;
+    }
+    if (out->release.p == NULL) {
+        out->release = sl(service->p + at, service->len - at);
+    }
+    service->len = at - 1;
+}
+
 static void app_stream(struct parser *p, const char *s, size_t n, size_t type_len,
                        struct record *out)
 {
@@ -114,7 +147,9 @@ static void app_stream(struct parser *p, const char *s, size_t n, size_t type_le
 
     out->kind = RECORD_APP;
     if (slash == NULL) {
-        out->service = rest ? sl(svc, rest) : SLICE_NONE;
+        service = sl(svc, rest);
+        release_in_service(&service, out);
+        out->service = service.len ? service : SLICE_NONE;
         return;
     }
     service = sl(svc, (size_t)(slash - svc));
@@ -130,6 +165,7 @@ static void app_stream(struct parser *p, const char *s, size_t n, size_t type_le
         out->object_kind = OBJECT_POD;
         out->pod = pod;
     }
+    release_in_service(&service, out); /* after the pod, which is measured from it */
     out->service = service.len ? service : SLICE_NONE;
 }
 

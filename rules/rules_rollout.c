@@ -618,7 +618,9 @@ static void fail(struct rules_engine *eng, struct rollout *ro, const char *decid
 static void transcript_ok(struct rules_engine *eng, struct rollout *ro, int64_t at)
 {
     if (ro->phase == RO_ACTIVE) {
-        if (ro->nt == 0 && !(ro->emitted & (1u << ROLLOUT_FAILED))) {
+        /* the CLI says OK once the app runs the promoted release, and stops streaming the
+         * logs there: the atom's "Updating => Running" may never be in the transcript */
+        if (!(ro->emitted & (1u << ROLLOUT_FAILED))) {
             emit(eng, ro, ROLLOUT_SUCCEEDED, at);
         }
         return;
@@ -634,6 +636,30 @@ static size_t copy_cut(char *buf, size_t cap, struct slice s)
 {
     buf[0] = '\0';
     return text_put(buf, cap, 0, s.p, s.len);
+}
+
+/*
+ * "<from> => <to>" of a service's own atom (atom/service/web, older racks), beside the app's:
+ * progress of the app's rollout for its timeline, never its start or verdict (the service's
+ * "Updating => Running" comes before the app's, its "Running => Pending" after the app's).
+ */
+static void service_transition(struct rules_engine *eng, const struct record *r)
+{
+    struct kv_entry *e = rules__kv_get(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len);
+    struct rollout *ro;
+    char text[128];
+    size_t n = 0;
+
+    if (e == NULL || (ro = e->val)->phase != RO_ACTIVE) {
+        return;
+    }
+    n = text_put(text, sizeof(text), n, r->service.p, r->service.len);
+    n = text_put(text, sizeof(text), n, ": ", 2);
+    n = text_put(text, sizeof(text), n, r->status_from.p, r->status_from.len);
+    n = text_put(text, sizeof(text), n, " => ", 4);
+    n = text_put(text, sizeof(text), n, r->status_to.p, r->status_to.len);
+    point(ro, r->ts_ns, NULL, text, n, 0, SLICE_NONE);
+    ro->last_progress = r->ts_ns > ro->last_progress ? r->ts_ns : ro->last_progress;
 }
 
 /* "<from> => <to>" on the atom stream */
@@ -747,10 +773,8 @@ static void transcript(struct rules_engine *eng, struct rollout *ro, const struc
         if (slice_eq(r->cli, "promoting") && own_time && ro->phase != RO_ACTIVE) {
             start(eng, ro, at, 1, NULL);
         }
-        if (slice_eq(r->cli, "promoting") && r->message.len >= 3 &&
-            memcmp(r->message.p + r->message.len - 2, "OK", 2) == 0) {
-            transcript_ok(eng, ro, at); /* "Promoting R... OK" on one line */
-        }
+        /* "Promoting R... OK" on one line is a promote without --wait: the rack took it, the
+         * rollout has not even begun; its verdict comes from the atom */
         return;
     }
     if (slice_eq(r->cli, "ok")) {
@@ -873,7 +897,11 @@ void rules__rollouts_record(struct rules_engine *eng, const struct record *r)
         return;
     }
     if (r->kind == RECORD_ATOM && r->status_to.p != NULL && r->status_from.p != NULL) {
-        transition(eng, get(eng, r->app, r->ts_ns), r);
+        if (r->service.p != NULL) {
+            service_transition(eng, r);
+        } else {
+            transition(eng, get(eng, r->app, r->ts_ns), r);
+        }
         return;
     }
     if (r->kind == RECORD_CLI) {

@@ -529,6 +529,16 @@ static const struct want convox_app_rows[] = {
      .object = "web-frontend-7d4b9c6f5-x2x9z", .service = "web-frontend",
      .replicaset = "web-frontend-7d4b9c6f5", .pod = "web-frontend-7d4b9c6f5-x2x9z",
      .message = "GET /health 200"},
+    /* v2 racks: the stream carries the release after the service (convox site, logs.md) */
+    {.line = "2017-01-01T00:00:00Z service/web:RSPZQWVWGOP/5e3c8576b942 GET / 200",
+     .kind = RECORD_APP, .okind = OBJECT_POD, .ts_src = TS_OWN, .ts_ns = 1483228800LL * NS,
+     .stream = "service/web:RSPZQWVWGOP/5e3c8576b942", .object = "5e3c8576b942", .service = "web",
+     .release = "RSPZQWVWGOP", .pod = "5e3c8576b942", .message = "GET / 200"},
+    /* a colon not followed by a release id stays in the name */
+    {.line = "2017-01-01T00:00:00Z service/web:latest/5e3c8576b942 GET / 200", .kind = RECORD_APP,
+     .okind = OBJECT_POD, .ts_src = TS_OWN, .ts_ns = 1483228800LL * NS,
+     .stream = "service/web:latest/5e3c8576b942", .object = "5e3c8576b942",
+     .service = "web:latest", .pod = "5e3c8576b942", .message = "GET / 200"},
     /* build output inside convox logs on AWS */
     {.line = "2026-03-18T14:29:40Z service/build/build-xk2p9 Step 3/9 : RUN make",
      .kind = RECORD_APP, .okind = OBJECT_POD, OWN(-71), .stream = "service/build/build-xk2p9",
@@ -1327,6 +1337,8 @@ static const struct want cli_rows[] = {
     {CLI("Promoting RNEWNEWNEW...", "promoting"), .release = "RNEWNEWNEW"},
     {CLI("Promoting still in progress...", "promote_progress")},
     {CLI("OK", "ok")},
+    /* the end of "Rolling back to R...", when the new release comes only with the OK */
+    {CLI("OK, RZYXWVUTSR", "ok"), .release = "RZYXWVUTSR"},
     {.line = "ERROR: rollback", .kind = RECORD_CLI, .cli = "error", .message = "rollback"},
     {.line = "ERROR: timeout", .kind = RECORD_CLI, .cli = "error", .message = "timeout"},
     {.line = "ERROR: build failed", .kind = RECORD_CLI, .cli = "error", .message = "build failed"},
