@@ -109,15 +109,21 @@ static void system_stream(struct parser *p, struct slice obj, struct record *out
  * task runs. The release goes to its field, the service keeps its name alone (else every
  * release would be a new service).
  */
-static void release_in_service(struct slice *service, struct record *out)
+static inline void release_in_service(struct slice *service, struct record *out)
 {
-    const char *colon = service->len > 0 ? memchr(service->p, ':', service->len) : NULL;
     size_t at, i;
+    char last = service->len > 0 ? service->p[service->len - 1] : 'a';
 
-    if (colon == NULL) {
+    /* this runs for every app line: a name that does not end as a release id ends it here */
+    if (!((last >= 'A' && last <= 'Z') || (last >= '0' && last <= '9'))) {
         return;
     }
-    at = (size_t)(colon - service->p) + 1;
+    for (at = 0; at < service->len && service->p[at] != ':'; at++) {
+    }
+    if (at == service->len) {
+        return;
+    }
+    at++;
     if (at >= service->len || service->p[at] != 'R') {
         return;
     }
