@@ -158,6 +158,26 @@ void sink__http_close(struct sink__http *h, void (*closed)(void *), void *arg);
 
 /* A DESIGN §6 {"type":"alert",...} object plus a newline. */
 void sink__alert_json(struct sink__buf *b, const struct alert *a);
+
+/*
+ * The part of an alert's JSON that its resolved notice repeats byte for byte ("rule" to
+ * "starts_at": the rules send the notice with the copies of the last alert sent), kept per
+ * fingerprint in a table of fixed size: a newer alert of the same slot takes it over, and a
+ * notice that finds another fingerprint there is written in full. It saves the notice most of
+ * the escaping of its hint and summary.
+ */
+#define SINK_ALERT_MEMO_SLOTS 1024
+struct sink__alert_memo {
+    struct sink__alert_memo_slot {
+        char fingerprint[17];
+        char *json; /* owned */
+        size_t len, cap;
+    } slot[SINK_ALERT_MEMO_SLOTS];
+};
+
+/* sink__alert_json through memo: kept from a firing alert, used for its resolved notice. */
+void sink__alert_json_memo(struct sink__buf *b, const struct alert *a, struct sink__alert_memo *memo);
+void sink__alert_memo_free(struct sink__alert_memo *memo);
 /* A DESIGN §6 {"type":"rollout",...} object plus a newline. */
 void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev);
 /* A JSON string, or null when s is NULL. */

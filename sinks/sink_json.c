@@ -1,11 +1,13 @@
 /* The DESIGN §6 JSON objects (alert, rollout), shared by stdout and the generic webhook. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "alert.h"
 #include "rollout.h"
 #include "sink_int.h"
 #include "text.h"
+#include "xmalloc.h"
 
 /* "" lit: only a string literal compiles here (sizeof of a pointer would copy garbage) */
 #define LIT(b, lit) sink__buf_add((b), "" lit, sizeof(lit) - 1)
@@ -52,14 +54,12 @@ void sink__json_cstr_or_null(struct sink__buf *b, const char *v)
     }
 }
 
-void sink__alert_json(struct sink__buf *b, const struct alert *a)
+/* "rule" to "starts_at" of the alert object: what a resolved notice repeats */
+static void alert_json_mid(struct sink__buf *b, const struct alert *a)
 {
-    char num[32];
     size_t n;
     const char *t;
 
-    LIT(b, "{\"type\":\"alert\",\"status\":\"");
-    add_cstr(b, alert_status_name(a->status));
     LIT(b, "\",\"rule\":");
     sink__json_str(b, a->rule, a->rule_len, 1);
     LIT(b, ",\"class\":");
@@ -81,6 +81,48 @@ void sink__alert_json(struct sink__buf *b, const struct alert *a)
     t = ts_of(a->starts_at, &n);
     LIT(b, ",\"starts_at\":\"");
     sink__buf_add(b, t, n);
+}
+
+/* The slot of a fingerprint (16 hex digits of a hash): its last three digits. */
+static struct sink__alert_memo_slot *memo_slot(struct sink__alert_memo *memo, const char *fp)
+{
+    unsigned h = 0;
+
+    for (int i = 13; i < 16 && fp[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)fp[i];
+
+        h = h * 16 + (c >= 'a' ? (unsigned)(c - 'a' + 10) : (unsigned)(c - '0'));
+    }
+    return &memo->slot[h % SINK_ALERT_MEMO_SLOTS];
+}
+
+void sink__alert_json_memo(struct sink__buf *b, const struct alert *a, struct sink__alert_memo *memo)
+{
+    char num[32];
+    size_t n, mid;
+    const char *t;
+    struct sink__alert_memo_slot *m = memo != NULL ? memo_slot(memo, a->fingerprint) : NULL;
+
+    LIT(b, "{\"type\":\"alert\",\"status\":\"");
+    add_cstr(b, alert_status_name(a->status));
+    mid = b->len;
+    if (m != NULL && a->status == ALERT_RESOLVED && m->json != NULL &&
+        strcmp(m->fingerprint, a->fingerprint) == 0) {
+        sink__buf_add(b, m->json, m->len);
+    } else {
+        alert_json_mid(b, a);
+        if (m != NULL && a->status == ALERT_FIRING) {
+            n = b->len - mid;
+            if (n > m->cap) {
+                free(m->json);
+                m->cap = n;
+                m->json = xmalloc(n);
+            }
+            memcpy(m->json, b->p + mid, n);
+            m->len = n;
+            memcpy(m->fingerprint, a->fingerprint, sizeof(m->fingerprint));
+        }
+    }
     LIT(b, "\",\"ends_at\":");
     if (a->ends_at != 0) {
         t = ts_of(a->ends_at, &n);
@@ -102,6 +144,22 @@ void sink__alert_json(struct sink__buf *b, const struct alert *a)
         sink__json_str(b, a->evidence[i].p, a->evidence[i].len, 1);
     }
     LIT(b, "]}\n");
+}
+
+void sink__alert_json(struct sink__buf *b, const struct alert *a)
+{
+    sink__alert_json_memo(b, a, NULL);
+}
+
+void sink__alert_memo_free(struct sink__alert_memo *memo)
+{
+    if (memo == NULL) {
+        return;
+    }
+    for (size_t i = 0; i < SINK_ALERT_MEMO_SLOTS; i++) {
+        free(memo->slot[i].json);
+    }
+    free(memo);
 }
 
 static void json_str_list(struct sink__buf *b, const char *const *v, size_t n)

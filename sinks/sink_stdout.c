@@ -15,6 +15,7 @@ struct sink_stdout {
     enum sink_format fmt;
     int color;
     struct sink__buf buf; /* its time cache too: lines arrive many per second */
+    struct sink__alert_memo *memo; /* owned, JSON only: resolved notices repeat their alert */
     int failed;
 };
 
@@ -40,6 +41,9 @@ struct sink_stdout *sink_stdout_new(FILE *out, enum sink_format fmt, int color)
     s->fmt = fmt;
     s->color = color;
     sink__buf_init(&s->buf, SINK_FLUSH_AT * 2);
+    if (fmt == SINK_FORMAT_JSON) {
+        s->memo = xcalloc(1, sizeof(*s->memo));
+    }
     return s;
 }
 
@@ -240,7 +244,7 @@ static void alert_text(struct sink_stdout *s, const struct alert *a)
 int sink_stdout_alert(struct sink_stdout *s, const struct alert *a)
 {
     if (s->fmt == SINK_FORMAT_JSON) {
-        sink__alert_json(&s->buf, a);
+        sink__alert_json_memo(&s->buf, a, s->memo);
     } else if (s->fmt == SINK_FORMAT_TEXT) {
         alert_text(s, a);
     }
@@ -348,5 +352,6 @@ void sink_stdout_free(struct sink_stdout *s)
     }
     sink_stdout_flush(s);
     sink__buf_free(&s->buf);
+    sink__alert_memo_free(s->memo);
     free(s);
 }

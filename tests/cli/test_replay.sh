@@ -322,4 +322,33 @@ if [ "$n" -ge 1 ]; then pass; else fail "rollout-stuck summary without its app p
 expect_eq "apps with --app myapp" '"myapp"' \
     "$(jq -r 'select(.type == "rollout" or .type == "alert") | .app | tojson' "$TMP/app.out" | sort -u)"
 
+# --- a resolved notice repeats its alert: every field from "rule" to "starts_at" equals the
+# last firing alert of its fingerprint (stdout keeps that part of each alert's JSON by
+# fingerprint, in a table of 1,024 slots, some of them shared by several fingerprints here)
+bash "$SRC/bench/gen-logs.sh" 30000 11 >"$TMP/memo.log"
+"$RW" replay -q --rules "$SRC/rules.d" --output json "$TMP/memo.log" >"$TMP/memo.out"
+python3 - "$TMP/memo.out" <<'PYEOF' && pass || fail "a resolved notice differs from its alert"
+import json, sys
+keys = ["rule", "class", "severity", "app", "service", "pod", "release", "summary", "hint", "starts_at"]
+last, resolved, fps = {}, 0, set()
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o.get("type") != "alert":
+        continue
+    fp = o["fingerprint"]
+    if o["status"] == "firing":
+        last[fp] = [o[k] for k in keys]
+        fps.add(fp)
+    else:
+        assert fp in last, fp
+        assert [o[k] for k in keys] == last[fp], (fp, o)
+        resolved += 1
+# fingerprints that share a slot (its last three hex digits, mod 1,024): the table's takeovers
+slots = {}
+for fp in fps:
+    slots.setdefault(int(fp[13:16], 16) % 1024, set()).add(fp)
+shared = sum(1 for v in slots.values() if len(v) > 1)
+assert resolved > 500 and shared >= 10, (resolved, shared)
+PYEOF
+
 finish
