@@ -118,23 +118,79 @@ static int docker_step(const char *s, size_t n)
     return i > 5 && i < n && s[i] == '/';
 }
 
+/*
+ * Colour (SGR: ESC [ digits and semicolons m) that the CLI writes on a terminal, e.g. in CI with
+ * a pseudo-TTY: "\e[38;5;46mOK\e[0m". The index after those at i.
+ */
+static size_t skip_sgr(const char *s, size_t n, size_t i)
+{
+    while (i + 2 < n && s[i] == '\x1b' && s[i + 1] == '[') {
+        size_t j = i + 2;
+
+        while (j < n && ((s[j] >= '0' && s[j] <= '9') || s[j] == ';')) {
+            j++;
+        }
+        if (j >= n || s[j] != 'm') {
+            break;
+        }
+        i = j + 1;
+    }
+    return i;
+}
+
+/* n without the colour sequences that end s[0..n) */
+static size_t trim_sgr(const char *s, size_t n)
+{
+    while (n >= 3 && s[n - 1] == 'm') {
+        size_t j = n - 1;
+
+        while (j > 0 && ((s[j - 1] >= '0' && s[j - 1] <= '9') || s[j - 1] == ';')) {
+            j--;
+        }
+        if (j < 2 || s[j - 1] != '[' || s[j - 2] != '\x1b') {
+            break;
+        }
+        n = j - 2;
+    }
+    return n;
+}
+
+/* The same line with its colour taken out where the fields are read (no copy: the slices
+ * still point into the line; colour inside a message stays). */
+static int cli_line(const char *s, size_t n, struct record *out);
+
 int parse__cli_line(const char *s, size_t n, struct record *out)
 {
-    size_t k;
+    size_t i;
+
+    if (n == 0 || memchr(s, '\x1b', n) == NULL) {
+        return cli_line(s, n, out);
+    }
+    i = skip_sgr(s, n, 0);
+    n = trim_sgr(s, n);
+    return i < n && cli_line(s + i, n - i, out);
+}
+
+static int cli_line(const char *s, size_t n, struct record *out)
+{
+    size_t k, i;
 
     out->message = (struct slice){s, n};
     if (n == 2 && memcmp(s, "OK", 2) == 0) {
         set_cli(out, "ok");
         return 1;
     }
-    if (starts(s, n, "OK, ") && (k = object_id(s + 4, n - 4, 'R')) > 0 && 4 + k == n) {
+    if (starts(s, n, "OK") && (i = skip_sgr(s, n, 2)) + 2 < n && s[i] == ',' && s[i + 1] == ' ' &&
+        (i = skip_sgr(s, n, i + 2)) < n && (k = object_id(s + i, n - i, 'R')) > 0 && i + k == n) {
         /* "Rolling back to RBCD..." then the logs, then "OK, RNEW": the release promoted */
-        out->release = (struct slice){s + 4, k};
+        out->release = (struct slice){s + i, k};
         set_cli(out, "ok");
         return 1;
     }
     if (starts(s, n, "ERROR: ")) {
-        out->message = (struct slice){s + 7, n - 7};
+        size_t m = skip_sgr(s, n, 7);
+
+        out->message = (struct slice){s + m, n - m};
         set_cli(out, "error");
         return 1;
     }
@@ -142,30 +198,32 @@ int parse__cli_line(const char *s, size_t n, struct record *out)
         set_cli(out, "promote_progress");
         return 1;
     }
-    if (starts(s, n, "Promoting ") && (k = object_id(s + 10, n - 10, 'R')) > 0) {
-        out->release = (struct slice){s + 10, k};
+    if (starts(s, n, "Promoting ") && (i = skip_sgr(s, n, 10)) < n &&
+        (k = object_id(s + i, n - i, 'R')) > 0) {
+        out->release = (struct slice){s + i, k};
         set_cli(out, "promoting");
         return 1;
     }
-    if (starts(s, n, "Rolling back to ") && (k = object_id(s + 16, n - 16, 'R')) > 0) {
+    if (starts(s, n, "Rolling back to ") && (i = skip_sgr(s, n, 16)) < n &&
+        (k = object_id(s + i, n - i, 'R')) > 0) {
         /* "Rolling back to RBCD... OK, RNEW": the new release is what gets promoted. */
         const char *comma = memchr(s, ',', n);
-        size_t rest = comma ? n - (size_t)(comma - s) : 0;
-        size_t k2 = rest > 2 ? object_id(comma + 2, rest - 2, 'R') : 0;
+        size_t at = comma ? skip_sgr(s, n, (size_t)(comma - s) + 2) : n;
+        size_t k2 = at < n ? object_id(s + at, n - at, 'R') : 0;
 
-        out->release = k2 ? (struct slice){comma + 2, k2} : (struct slice){s + 16, k};
+        out->release = k2 ? (struct slice){s + at, k2} : (struct slice){s + i, k};
         set_cli(out, "rolling_back");
         return 1;
     }
     if (starts(s, n, "Build:") || starts(s, n, "Release:")) {
         char letter = s[0] == 'B' ? 'B' : 'R';
-        size_t i = letter == 'B' ? 6 : 8;
 
+        i = letter == 'B' ? 6 : 8;
         while (i < n && s[i] == ' ') {
             i++;
         }
-        if (i > (letter == 'B' ? 6u : 8u) && (k = object_id(s + i, n - i, letter)) > 0 &&
-            i + k == n) {
+        if (i > (letter == 'B' ? 6u : 8u) && (i = skip_sgr(s, n, i)) < n &&
+            (k = object_id(s + i, n - i, letter)) > 0 && i + k == n) {
             if (letter == 'B') {
                 out->build = (struct slice){s + i, k};
                 set_cli(out, "build");

@@ -1339,6 +1339,21 @@ static const struct want cli_rows[] = {
     {CLI("OK", "ok")},
     /* the end of "Rolling back to R...", when the new release comes only with the OK */
     {CLI("OK, RZYXWVUTSR", "ok"), .release = "RZYXWVUTSR"},
+    /* the CLI's colours on a terminal (convox/action-deploy runs it on a pseudo-TTY) */
+    {.line = "\x1b[38;5;46mOK\x1b[0m", .kind = RECORD_CLI, .cli = "ok", .message = "OK"},
+    {.line = "\x1b[38;5;124mERROR: \x1b[38;5;203mrollback\x1b[0m", .kind = RECORD_CLI,
+     .cli = "error", .message = "rollback"},
+    {.line = "Promoting \x1b[38;5;24mRABCDEFGHI\x1b[0m... ", .kind = RECORD_CLI,
+     .cli = "promoting", .message = "Promoting \x1b[38;5;24mRABCDEFGHI\x1b[0m... ",
+     .release = "RABCDEFGHI"},
+    {.line = "Rolling back to \x1b[38;5;24mRBCDEFGHIJ\x1b[0m... \x1b[38;5;46mOK\x1b[0m, "
+             "\x1b[38;5;247mRZYXWVUTSR\x1b[0m",
+     .kind = RECORD_CLI, .cli = "rolling_back",
+     .message = "Rolling back to \x1b[38;5;24mRBCDEFGHIJ\x1b[0m... \x1b[38;5;46mOK\x1b[0m, "
+                "\x1b[38;5;247mRZYXWVUTSR",
+     .release = "RZYXWVUTSR"},
+    {.line = "Release: \x1b[38;5;24mRABCDEFGHI\x1b[0m", .kind = RECORD_CLI, .cli = "release",
+     .message = "Release: \x1b[38;5;24mRABCDEFGHI", .release = "RABCDEFGHI"},
     {.line = "ERROR: rollback", .kind = RECORD_CLI, .cli = "error", .message = "rollback"},
     {.line = "ERROR: timeout", .kind = RECORD_CLI, .cli = "error", .message = "timeout"},
     {.line = "ERROR: build failed", .kind = RECORD_CLI, .cli = "error", .message = "build failed"},
