@@ -298,7 +298,9 @@ static void next_source(struct ingest *in)
                 return;
             }
         }
-        log_at(LOG_ERROR, "ingest", "cannot read input: %s path=%s", uv_strerror(rc), inp->path);
+        /* strerror's words, as replay says them (libuv's errors are -errno here) */
+        log_at(LOG_ERROR, "ingest", "cannot read input: %s path=%s",
+               rc < 0 && rc > -4000 ? strerror(-rc) : uv_strerror(rc), inp->path);
         in->stats.source_errors++;
         in->cur++;
     }
