@@ -93,6 +93,7 @@ struct pipeline {
     const char *rules_path;
     int records;
     int write_failed;
+    int started; /* the inputs were started: there is a run to sum up and report on */
     uint64_t alerts;
     uint64_t source_errors;
     /* for the summary at the end */
@@ -307,7 +308,7 @@ static void on_snapshot(uv_timer_t *t)
 static void finish(struct pipeline *p)
 {
     uv_timer_stop(&p->drain);
-    if (p->snapshot_ms > 0) {
+    if (p->snapshot_ms > 0 && p->started) {
         /* stdout's final counts come after the drain: they include the deliveries */
         snapshot(p, 1, 0);
     }
@@ -376,7 +377,7 @@ static void close_all(struct pipeline *p)
     uv_signal_stop(&p->sigterm);
     uv_timer_stop(&p->heartbeat);
     uv_timer_stop(&p->snapshot);
-    if (p->snapshot_ms > 0) {
+    if (p->snapshot_ms > 0 && p->started) {
         snapshot(p, 0, 1); /* the webhooks' final counts, while they can still be delivered */
     }
     if (p->webhooks != NULL && sink_webhooks_pending(p->webhooks) > 0) {
@@ -442,6 +443,7 @@ static int read_secret(const char *cmd, const char *path, char **out, size_t *le
     FILE *f = fopen(path, "rb");
     char buf[4096];
     size_t n;
+    int full;
 
     if (f == NULL) {
         fprintf(stderr, "rollwatch %s: --webhook-secret-file: cannot read %s: %s\n", cmd, path,
@@ -450,13 +452,15 @@ static int read_secret(const char *cmd, const char *path, char **out, size_t *le
     }
     n = fread(buf, 1, sizeof(buf), f);
     fclose(f);
+    full = n == sizeof(buf); /* before the trim: a longer secret must not be cut silently */
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' ' ||
                      buf[n - 1] == '\t')) {
         n--;
     }
-    if (n == 0 || n == sizeof(buf)) {
+    if (n == 0 || full) {
+        memset(buf, 0, sizeof(buf));
         fprintf(stderr, "rollwatch %s: --webhook-secret-file: %s is %s\n", cmd, path,
-                n == 0 ? "empty" : "larger than 4 KiB");
+                n == 0 ? "empty" : "4 KiB or larger");
         return EXIT_USAGE;
     }
     *out = malloc(n);
@@ -854,7 +858,7 @@ int cmd_run(int argc, char **argv, int replay)
             ingest_follow_close(p.follow);
             p.follow = NULL;
         } else if (p.follow != NULL && ingest_follow_start(p.follow) != 0) {
-            rc = EXIT_RUNTIME;
+            rc = worse(rc, EXIT_RUNTIME);
         }
         if (nstdin == 0) {
             ingest_close(p.in, on_ingest_closed, &p);
@@ -881,6 +885,7 @@ int cmd_run(int argc, char **argv, int replay)
     uv_timer_init(&p.loop, &p.progress);
     p.progress.data = &p;
     started = rc == EXIT_OK; /* a failed start has nothing to sum up */
+    p.started = started;
     if (started) {
         if (p.in != NULL) {
             ingest_start(p.in, on_ingest_done);
@@ -903,39 +908,39 @@ int cmd_run(int argc, char **argv, int replay)
     uv_run(&p.loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&p.loop) != 0) {
         log_at(LOG_ERROR, "core", "event loop still had open handles at exit");
-        rc = EXIT_RUNTIME;
+        rc = worse(rc, EXIT_RUNTIME);
     }
     if (sink_stdout_flush(p.out) != 0 || p.write_failed) {
         log_at(LOG_ERROR, "core", "writing to stdout failed");
-        rc = EXIT_RUNTIME;
+        rc = worse(rc, EXIT_RUNTIME);
     }
     if (p.source_errors > 0) {
-        rc = EXIT_RUNTIME;
+        rc = worse(rc, EXIT_RUNTIME);
     }
-    if (p.report != NULL) {
+    if (p.report != NULL && started) {
         FILE *out = report_out ? fopen(report_out, "w") : stdout;
 
         if (out == NULL || sink_report_write(p.report, out) != 0) {
             log_at(LOG_ERROR, "core", "cannot write the report: %s path=%s", strerror(errno),
                    report_out ? report_out : "-");
-            rc = EXIT_RUNTIME;
+            rc = worse(rc, EXIT_RUNTIME);
         }
         if (out != NULL && out != stdout) {
             fclose(out);
         }
-        sink_report_free(p.report);
     }
+    sink_report_free(p.report);
     if (p.undelivered > 0) {
         log_at(LOG_ERROR, "core", "deliveries left undelivered count=%zu%s%s", p.undelivered,
                state_dir ? " (kept in the spool, sent on the next start) state_dir=" : " (lost: no --state-dir)",
                state_dir ? state_dir : "");
-        rc = EXIT_RUNTIME;
+        rc = worse(rc, EXIT_RUNTIME);
     }
     if (p.dead > 0) {
         log_at(LOG_ERROR, "core", "deliveries rejected or dropped count=%llu%s",
                (unsigned long long)p.dead,
                state_dir ? " (see deadletter.ndjson in the state dir)" : "");
-        rc = EXIT_RUNTIME;
+        rc = worse(rc, EXIT_RUNTIME);
     }
     if (!quiet && started) {
         summary(&p);

@@ -111,6 +111,12 @@ expect_eq "snapshot at the end of a replay" "$lines" \
     "$(jq -r 'select(.type == "metrics") | .metrics.rollwatch_lines_total | map(.value) | add' "$TMP/snap.out")"
 "$RW" replay "${R[@]}" --metrics-listen "nonsense:port" "$LOG" >/dev/null 2>&1
 expect_eq "bad --metrics-listen" 2 $?
+# a start that failed on a usage error stays a usage error (the undelivered queue of a webhook
+# that never started is no runtime failure), and sends or prints no snapshot of a run
+"$RW" replay "${R[@]}" --metrics-listen "nonsense:port" --metrics-interval 5 \
+    --webhook "http://127.0.0.1:1/hook" --drain-timeout 1 "$LOG" >"$TMP/failed.out" 2>/dev/null
+expect_eq "bad --metrics-listen with snapshots and a webhook" 2 $?
+expect_eq "no snapshot from a start that failed" 0 "$(wc -c <"$TMP/failed.out" | tr -d ' ')"
 # a port already taken is the system's refusal, not a usage error: exit 1, and no summary of a
 # run that never started
 python3 -c 'import socket, sys, time

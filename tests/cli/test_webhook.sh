@@ -129,6 +129,11 @@ grep -q 'sup3r' "$TMP/err" && fail "the secret appears in the log" || pass
 "$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" --webhook-secret-file "$TMP/nope" \
     "$LOG" >/dev/null 2>&1
 expect_eq "missing secret file" 2 $?
+# a secret longer than the 4 KiB read is refused, not cut (even where byte 4096 is a newline)
+python3 -c 'import sys; sys.stdout.write("a" * 4095 + "\n" + "b" * 900)' >"$TMP/long.secret"
+"$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" --webhook-secret-file "$TMP/long.secret" \
+    "$LOG" >/dev/null 2>&1
+expect_eq "secret file over 4 KiB" 2 $?
 # a spool directory that cannot be made is the system's refusal: exit 1; a URL that is not
 # http(s) is the user's: exit 2
 "$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" --state-dir /proc/no/such \
