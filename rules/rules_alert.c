@@ -224,6 +224,11 @@ int rules__alert_fire(struct alerts *al, const struct alert_spec *spec, const st
     } else if (hint) {
         a.hint_len = rules__tpl_render(hint, r, &tc, al->hint, sizeof(al->hint));
     }
+    if (r->flags & REC_HAS_NUL) {
+        /* a NUL from the line ends the text, as every sink reads it */
+        a.summary_len = strlen(al->summary);
+        a.hint_len = strlen(al->hint);
+    }
     a.summary = al->summary;
     a.hint = al->hint;
     a.starts_at = st->starts_at;

@@ -566,6 +566,40 @@ static void write_html(const struct sink_report *rep, FILE *out)
     fputs("</body></html>\n", out);
 }
 
+/*
+ * The text report goes to a terminal as often as to a file: it is written to memory first and
+ * its control bytes from the logs (an ESC would drive the terminal) go out as \xNN; its own
+ * newlines stay.
+ */
+static void write_text_safe(const struct sink_report *rep, FILE *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+
+    if (mem == NULL) {
+        write_text(rep, out); /* no memory for the copy: as it is */
+        return;
+    }
+    write_text(rep, mem);
+    fclose(mem);
+    for (size_t i = 0, run = 0; i <= len; i++) {
+        unsigned char c = i < len ? (unsigned char)text[i] : '\n';
+
+        if (i == len || ((c < 0x20 && c != '\n') || c == 0x7f)) {
+            fwrite(text + run, 1, i - run, out);
+            if (i < len) {
+                char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+
+                fwrite(esc, 1, sizeof(esc), out);
+            }
+            run = i + 1;
+        }
+    }
+    free(text);
+}
+
 int sink_report_write(struct sink_report *rep, FILE *out)
 {
     if (rep->fmt == REPORT_JSON) {
@@ -573,7 +607,7 @@ int sink_report_write(struct sink_report *rep, FILE *out)
     } else if (rep->fmt == REPORT_HTML) {
         write_html(rep, out);
     } else {
-        write_text(rep, out);
+        write_text_safe(rep, out);
     }
     return fflush(out) == 0 && !ferror(out) ? 0 : -1;
 }

@@ -351,4 +351,22 @@ shared = sum(1 for v in slots.values() if len(v) > 1)
 assert resolved > 500 and shared >= 10, (resolved, shared)
 PYEOF
 
+# --- a NUL in the line ends a rendered summary or hint, in JSON as in text (every sink reads
+# the text up to it)
+mkdir -p "$TMP/nulrules"
+cat >"$TMP/nulrules/r.json" <<'JSON'
+{ "rules": [ { "id": "boom", "when": { "kind": "app", "message": { "prefix": "boom" } },
+  "event": "boom", "alert": { "severity": "warning", "summary": "S {{message}} E", "hint": "H {{message}} I" } } ] }
+JSON
+printf '2026-03-18T14:30:51Z service/web/web-745f845dc-rzl2q boom\000after\n' >"$TMP/nul.log"
+expect_eq "summary and hint up to the NUL" '{"summary":"S boom","hint":"H boom"}' \
+    "$("$RW" replay -q --rules "$TMP/nulrules" --output json "$TMP/nul.log" | jq -c 'select(.type == "alert") | {summary, hint}')"
+
+# --- the text report shows a log's control bytes (\xNN) and never sends them to the terminal
+printf '2026-03-18T14:30:51Z system/k8s/atom/app Status: Running => Pending\n2026-03-18T14:30:52Z system/k8s/atom/app Status: Pending => Updating\n2026-03-18T14:30:53Z system/k8s/web-745f845dc-rzl2q Readiness probe failed: \033[31mred\033[0m\n2026-03-18T14:41:00Z system/k8s/atom/app Status: Updating => Deadline\n' >"$TMP/escrep.log"
+"$RW" replay -q --rules "$SRC/rules.d" --report text --output none "$TMP/escrep.log" >"$TMP/escrep.out"
+grep -qF 'Readiness probe failed: \x1B[31mred\x1B[0m' "$TMP/escrep.out" && pass \
+    || fail "report: the ESC not shown: $(cat -v "$TMP/escrep.out" | head -n 5)"
+if LC_ALL=C grep -q "$(printf '\033')" "$TMP/escrep.out"; then fail "report sends a raw ESC"; else pass; fi
+
 finish
