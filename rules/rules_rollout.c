@@ -619,8 +619,10 @@ static void transcript_ok(struct rules_engine *eng, struct rollout *ro, int64_t 
 {
     if (ro->phase == RO_ACTIVE) {
         /* the CLI says OK once the app runs the promoted release, and stops streaming the
-         * logs there: the atom's "Updating => Running" may never be in the transcript */
-        if (!(ro->emitted & (1u << ROLLOUT_FAILED))) {
+         * logs there: the atom's "Updating => Running" may never be in the transcript. After
+         * atom lines, only the OK of a transcript that named the release counts: a stray "OK"
+         * (a test runner's, in a CI log) must not end a rollout the atom still runs. */
+        if (!(ro->emitted & (1u << ROLLOUT_FAILED)) && (ro->nt == 0 || ro->release != NULL)) {
             emit(eng, ro, ROLLOUT_SUCCEEDED, at);
         }
         return;
