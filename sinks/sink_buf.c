@@ -258,7 +258,7 @@ void sink__text_str(struct sink__buf *b, const char *str, size_t n, int repair)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
 
-    /* worst case: every byte becomes \xNN (4) or U+FFFD (3) */
+    /* worst case: every byte becomes \xNN (4), U+FFFD (3), or two bytes one \u00XX (6) */
     reserve(b, 4 * n);
     while (i < n) {
         unsigned char c = s[i];
@@ -271,7 +271,14 @@ void sink__text_str(struct sink__buf *b, const char *str, size_t n, int repair)
         } else if (c >= 0x80) {
             size_t seq = utf8_seq(s + i, n - i);
 
-            if (seq > 0 || !repair) {
+            if (seq == 2 && c == 0xC2 && s[i + 1] < 0xA0) {
+                /* U+0080..U+009F: C1 controls (U+009B is a CSI to some terminals) */
+                memcpy(o, "\\u00", 4);
+                o[4] = hex[s[i + 1] >> 4];
+                o[5] = hex[s[i + 1] & 15];
+                b->len += 6;
+                i += 2;
+            } else if (seq > 0 || !repair) {
                 seq = seq > 0 ? seq : 1;
                 memcpy(o, s + i, seq);
                 b->len += seq;

@@ -93,12 +93,15 @@ grep -q '^    hint: ' "$TMP/text" && pass || fail "text output has no hint line"
 {
     printf '2026-03-18T14:30:51Z service/web/web-1 {"level":"info","msg":"a \\"b\\""} tab\there\n'
     printf '2026-03-18T14:30:52Z system/k8s/web-745f845dc-rzl2q Readiness probe failed: \033[31mred\033[0m\n'
+    printf '2026-03-18T14:30:53Z service/web/web-1 c1 \302\23331m csi, \303\251 stays\n'
 } >"$TMP/esc.log"
 "$RW" replay "${R[@]}" --records --output text "$TMP/esc.log" >"$TMP/esc.text"
 grep -qF '{"level":"info","msg":"a \"b\""} tab\there' "$TMP/esc.text" && pass \
     || fail "text record not as written: $(head -n 1 "$TMP/esc.text")"
 grep -qF 'Readiness probe failed: \x1B[31mred\x1B[0m' "$TMP/esc.text" && pass \
     || fail "text: ESC not shown: $(cat -v "$TMP/esc.text" | head -n 3)"
+grep -qF 'c1 \u009B31m csi, '"$(printf '\303\251')"' stays' "$TMP/esc.text" && pass \
+    || fail "text: a C1 control (U+009B) not shown, or an e-acute changed: $(tail -n 1 "$TMP/esc.text" | cat -v)"
 if LC_ALL=C grep -q "$(printf '\033')" "$TMP/esc.text"; then
     fail "text output sends a raw ESC: $(cat -v "$TMP/esc.text" | grep -m1 '\^\[')"
 else
