@@ -161,6 +161,20 @@ __attribute__((target("avx2"))) static size_t next_dirty_wide(const unsigned cha
 }
 #endif
 
+/* The seq bytes of a UTF-8 sequence at s[*i], or U+FFFD for an invalid byte (seq 0). */
+static inline void put_utf8(struct sink__buf *b, const unsigned char *s, size_t *i, size_t seq)
+{
+    if (seq > 0) {
+        memcpy(b->p + b->len, s + *i, seq);
+        b->len += seq;
+        *i += seq;
+    } else {
+        memcpy(b->p + b->len, "\xEF\xBF\xBD", 3);
+        b->len += 3;
+        (*i)++;
+    }
+}
+
 void sink__json_str(struct sink__buf *b, const char *str, size_t n, int repair)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -197,17 +211,7 @@ void sink__json_str(struct sink__buf *b, const char *str, size_t n, int repair)
         b->len += i - run;
         o = b->p + b->len;
         if (k == 2) {
-            size_t seq = utf8_seq(s + i, n - i);
-
-            if (seq > 0) {
-                memcpy(o, s + i, seq);
-                b->len += seq;
-                i += seq;
-            } else {
-                memcpy(o, "\xEF\xBF\xBD", 3);
-                b->len += 3;
-                i++;
-            }
+            put_utf8(b, s, &i, utf8_seq(s + i, n - i));
             run = i;
             continue;
         }
@@ -278,15 +282,8 @@ void sink__text_str(struct sink__buf *b, const char *str, size_t n, int repair)
                 o[5] = hex[s[i + 1] & 15];
                 b->len += 6;
                 i += 2;
-            } else if (seq > 0 || !repair) {
-                seq = seq > 0 ? seq : 1;
-                memcpy(o, s + i, seq);
-                b->len += seq;
-                i += seq;
             } else {
-                memcpy(o, "\xEF\xBF\xBD", 3);
-                b->len += 3;
-                i++;
+                put_utf8(b, s, &i, seq == 0 && !repair ? 1 : seq); /* not repaired: as it is */
             }
         } else {
             /* a control byte (ESC among them) must not reach the terminal */
