@@ -606,6 +606,9 @@ void rules_eval_pre(struct rules_engine *eng, struct record *r, const struct rul
     eng->ahead = NULL; /* the caller's, for this record only */
     eng->ahead_upto = 0;
     rules__rollouts_record(eng, r);
+    if (r->kind == RECORD_ATOM && r->release.p == NULL) {
+        rules__rollouts_relabel(eng, r);
+    }
 }
 
 /* ---- lifetime ---------------------------------------------------------------------------- */

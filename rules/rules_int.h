@@ -525,6 +525,9 @@ void rules__rollouts_free(struct rollouts *ro);
 void rules__rollouts_record(struct rules_engine *eng, const struct record *r);
 /* A record of an app whose rollout is under way gets its release (when it names none). */
 void rules__rollouts_label(struct rules_engine *eng, struct record *r);
+/* rules__rollouts_label again, after the tracker saw r: the atom line that started a rollout
+ * carries the release the transcript named for it (frees nothing: r may point at it). */
+void rules__rollouts_relabel(struct rules_engine *eng, struct record *r);
 /* Does the rollout tracker raise alerts of this name? */
 int rules__rollouts_alert_name(const char *name);
 /* An alert raised by time (an expect rule) for r's app: a failure of its rollout too. */

@@ -315,12 +315,19 @@ static void current(struct rollouts *all, const char *app, const char *release)
 void rules__rollouts_label(struct rules_engine *eng, struct record *r)
 {
     struct rollouts *all = eng->rollouts;
-    size_t n = all->cur_app_len;
 
     /* a new record: nothing points at the strings retired during the last one */
     while (all->nretired > 0) {
         free(all->retired[--all->nretired]);
     }
+    rules__rollouts_relabel(eng, r);
+}
+
+void rules__rollouts_relabel(struct rules_engine *eng, struct record *r)
+{
+    struct rollouts *all = eng->rollouts;
+    size_t n = all->cur_app_len;
+
     if (r->release.p != NULL || all->cur_release == NULL) {
         return;
     }
