@@ -4,25 +4,6 @@
 #include "parse.h"
 #include "parse_int.h"
 
-static int upper_alnum(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-}
-
-/* Length of a Convox object id (R… or B…: the letter, then upper-case alphanumerics). */
-static size_t object_id(const char *s, size_t n, char letter)
-{
-    size_t i = 1;
-
-    if (n == 0 || s[0] != letter) {
-        return 0;
-    }
-    while (i < n && upper_alnum(s[i])) {
-        i++;
-    }
-    return i >= 5 && i <= 20 ? i : 0;
-}
-
 static int starts(const char *s, size_t n, const char *lit)
 {
     size_t k = strlen(lit);
@@ -181,7 +162,8 @@ static int cli_line(const char *s, size_t n, struct record *out)
         return 1;
     }
     if (starts(s, n, "OK") && (i = skip_sgr(s, n, 2)) + 2 < n && s[i] == ',' && s[i + 1] == ' ' &&
-        (i = skip_sgr(s, n, i + 2)) < n && (k = object_id(s + i, n - i, 'R')) > 0 && i + k == n) {
+        (i = skip_sgr(s, n, i + 2)) < n && (k = parse__object_id(s + i, n - i, 'R')) > 0 &&
+        i + k == n) {
         /* "Rolling back to RBCD..." then the logs, then "OK, RNEW": the release promoted */
         out->release = (struct slice){s + i, k};
         set_cli(out, "ok");
@@ -199,17 +181,17 @@ static int cli_line(const char *s, size_t n, struct record *out)
         return 1;
     }
     if (starts(s, n, "Promoting ") && (i = skip_sgr(s, n, 10)) < n &&
-        (k = object_id(s + i, n - i, 'R')) > 0) {
+        (k = parse__object_id(s + i, n - i, 'R')) > 0) {
         out->release = (struct slice){s + i, k};
         set_cli(out, "promoting");
         return 1;
     }
     if (starts(s, n, "Rolling back to ") && (i = skip_sgr(s, n, 16)) < n &&
-        (k = object_id(s + i, n - i, 'R')) > 0) {
+        (k = parse__object_id(s + i, n - i, 'R')) > 0) {
         /* "Rolling back to RBCD... OK, RNEW": the new release is what gets promoted. */
         const char *comma = memchr(s, ',', n);
         size_t at = comma ? skip_sgr(s, n, (size_t)(comma - s) + 2) : n;
-        size_t k2 = at < n ? object_id(s + at, n - at, 'R') : 0;
+        size_t k2 = at < n ? parse__object_id(s + at, n - at, 'R') : 0;
 
         out->release = k2 ? (struct slice){s + at, k2} : (struct slice){s + i, k};
         set_cli(out, "rolling_back");
@@ -223,7 +205,7 @@ static int cli_line(const char *s, size_t n, struct record *out)
             i++;
         }
         if (i > (letter == 'B' ? 6u : 8u) && (i = skip_sgr(s, n, i)) < n &&
-            (k = object_id(s + i, n - i, letter)) > 0 && i + k == n) {
+            (k = parse__object_id(s + i, n - i, letter)) > 0 && i + k == n) {
             if (letter == 'B') {
                 out->build = (struct slice){s + i, k};
                 set_cli(out, "build");

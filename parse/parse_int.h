@@ -70,6 +70,25 @@ static inline int parse__has_prefix_n(struct slice s, const char *prefix, size_t
 /* prefix must be a string literal (its length is taken at compile time) */
 #define parse__has_prefix(s, prefix) parse__has_prefix_n((s), prefix, sizeof(prefix) - 1)
 
+static inline int parse__upper_alnum(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+/* Length of a Convox object id at s (R… or B…: the letter, then upper-case alphanumerics). */
+static inline size_t parse__object_id(const char *s, size_t n, char letter)
+{
+    size_t i = 1;
+
+    if (n == 0 || s[0] != letter) {
+        return 0;
+    }
+    while (i < n && parse__upper_alnum(s[i])) {
+        i++;
+    }
+    return i >= 5 && i <= 20 ? i : 0;
+}
+
 /* parse_object_name with p's memo of recent names (parse_name.c). */
 struct parser;
 void parse__object_name_memo(struct parser *p, struct slice name, struct slice msg,

@@ -103,7 +103,6 @@ static void system_stream(struct parser *p, struct slice obj, struct record *out
     parse__object_name_memo(p, obj, out->message, out);
 }
 
-/* "service/<svc>/<pod>", "timer/<name>/<pod>", "process/<svc>/<pod>". */
 /*
  * v2 racks name the stream "service/web:RSPZQWVWGOP/<task>": the service, then the release the
  * task runs. The release goes to its field, the service keeps its name alone (else every
@@ -111,30 +110,17 @@ static void system_stream(struct parser *p, struct slice obj, struct record *out
  */
 static inline void release_in_service(struct slice *service, struct record *out)
 {
-    size_t at, i;
-    char last = service->len > 0 ? service->p[service->len - 1] : 'a';
+    size_t at;
 
     /* this runs for every app line: a name that does not end as a release id ends it here */
-    if (!((last >= 'A' && last <= 'Z') || (last >= '0' && last <= '9'))) {
+    if (service->len == 0 || !parse__upper_alnum(service->p[service->len - 1])) {
         return;
     }
     for (at = 0; at < service->len && service->p[at] != ':'; at++) {
     }
-    if (at == service->len) {
-        return;
-    }
-    at++;
-    if (at >= service->len || service->p[at] != 'R') {
-        return;
-    }
-    for (i = at + 1; i < service->len; i++) {
-        char c = service->p[i];
-
-        if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
-            return;
-        }
-    }
-    if (service->len - at < 5 || service->len - at > 20 || at < 2) {
+    at++; /* after the colon: the release id, to the end of the name */
+    if (at < 2 || at >= service->len ||
+        at + parse__object_id(service->p + at, service->len - at, 'R') != service->len) {
         return;
     }
     if (out->release.p == NULL) {
@@ -143,6 +129,7 @@ static inline void release_in_service(struct slice *service, struct record *out)
     service->len = at - 1;
 }
 
+/* "service/<svc>/<pod>", "timer/<name>/<pod>", "process/<svc>/<pod>". */
 static void app_stream(struct parser *p, const char *s, size_t n, size_t type_len,
                        struct record *out)
 {
