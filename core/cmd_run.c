@@ -523,13 +523,13 @@ static void summary(struct pipeline *p)
     }
 }
 
-/* Set-up failed before any input was opened: close what there is, free the caller's, rc. */
 /* Of two exit codes, the one to report: a usage error over a runtime failure over none. */
 static int worse(int a, int b)
 {
     return a > b ? a : b;
 }
 
+/* Set-up failed before any input was opened: close what there is, free the caller's, rc. */
 static int abandon(struct pipeline *p, struct rule_set *set, char **inputs, int rc)
 {
     sink_webhooks_close(p->webhooks, NULL, NULL); /* NULL: none yet */
@@ -581,7 +581,7 @@ int cmd_run(int argc, char **argv, int replay)
     char **inputs = NULL;
     size_t ninputs = 0;
     enum sink_format fmt = isatty(1) ? SINK_FORMAT_TEXT : SINK_FORMAT_JSON;
-    int c, quiet = 0, rc = EXIT_OK, started = 0;
+    int c, quiet = 0, rc = EXIT_OK;
 
     memset(&p, 0, sizeof(p));
     optind = 1;
@@ -884,9 +884,8 @@ int cmd_run(int argc, char **argv, int replay)
     uv_signal_start(&p.sigterm, on_stop_signal, SIGTERM);
     uv_timer_init(&p.loop, &p.progress);
     p.progress.data = &p;
-    started = rc == EXIT_OK; /* a failed start has nothing to sum up */
-    p.started = started;
-    if (started) {
+    p.started = rc == EXIT_OK; /* a failed start has nothing to sum up */
+    if (p.started) {
         if (p.in != NULL) {
             ingest_start(p.in, on_ingest_done);
         }
@@ -917,7 +916,7 @@ int cmd_run(int argc, char **argv, int replay)
     if (p.source_errors > 0) {
         rc = worse(rc, EXIT_RUNTIME);
     }
-    if (p.report != NULL && started) {
+    if (p.report != NULL && p.started) {
         FILE *out = report_out ? fopen(report_out, "w") : stdout;
 
         if (out == NULL || sink_report_write(p.report, out) != 0) {
@@ -942,7 +941,7 @@ int cmd_run(int argc, char **argv, int replay)
                state_dir ? " (see deadletter.ndjson in the state dir)" : "");
         rc = worse(rc, EXIT_RUNTIME);
     }
-    if (!quiet && started) {
+    if (!quiet && p.started) {
         summary(&p);
     }
     sink_stdout_free(p.out);

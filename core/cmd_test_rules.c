@@ -1,6 +1,6 @@
 /* rollwatch test-rules: run rule tests (a log plus the alerts and tags it must and must not give). */
-#include <errno.h>
 #include <dirent.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -310,7 +310,8 @@ static void describe_rollouts(struct run *run, char *buf, size_t cap)
     for (size_t i = 0; i < run->nrollouts && o + 1 < cap; i++) {
         const struct got_rollout *g = &run->rollouts[i];
         int n = snprintf(buf + o, cap - o, "\n      got rollout app=%s status=%s release=%s",
-                         g->f[R_APP] ? g->f[R_APP] : "null", g->f[R_STATUS], g->f[R_RELEASE] ? g->f[R_RELEASE] : "null");
+                         g->f[R_APP] ? g->f[R_APP] : "null", g->f[R_STATUS],
+                         g->f[R_RELEASE] ? g->f[R_RELEASE] : "null");
 
         if (n < 0) {
             break;
