@@ -567,16 +567,17 @@ static void write_html(const struct sink_report *rep, FILE *out)
 }
 
 /*
- * The text report goes to a terminal as often as to a file: it is written to memory first and
- * its control bytes from the logs (an ESC would drive the terminal) go out as \xNN; its own
- * newlines stay.
+ * The text report goes to a terminal as often as to a file: it is written to memory first, then
+ * each of its lines through the terminal escaper stdout's text uses (sink__text_str: control
+ * bytes from the logs, an ESC among them, are shown, not sent). Its own newlines stay: no text
+ * from a log holds one, lines are split at them.
  */
 static void write_text_safe(const struct sink_report *rep, FILE *out)
 {
-    static const char hex[] = "0123456789ABCDEF";
     char *text = NULL;
     size_t len = 0;
     FILE *mem = open_memstream(&text, &len);
+    struct sink__buf b;
 
     if (mem == NULL) {
         write_text(rep, out); /* no memory for the copy: as it is */
@@ -584,19 +585,19 @@ static void write_text_safe(const struct sink_report *rep, FILE *out)
     }
     write_text(rep, mem);
     fclose(mem);
-    for (size_t i = 0, run = 0; i <= len; i++) {
-        unsigned char c = i < len ? (unsigned char)text[i] : '\n';
+    sink__buf_init(&b, len + 64);
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t end = nl != NULL ? (size_t)(nl - text) : len;
 
-        if (i == len || ((c < 0x20 && c != '\n') || c == 0x7f)) {
-            fwrite(text + run, 1, i - run, out);
-            if (i < len) {
-                char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
-
-                fwrite(esc, 1, sizeof(esc), out);
-            }
-            run = i + 1;
+        sink__text_str(&b, text + i, end - i, 0); /* invalid UTF-8 passes as before */
+        if (nl != NULL) {
+            sink__buf_add(&b, "\n", 1);
         }
+        i = end + 1;
     }
+    fwrite(b.p, 1, b.len, out);
+    sink__buf_free(&b);
     free(text);
 }
 

@@ -362,10 +362,11 @@ printf '2026-03-18T14:30:51Z service/web/web-745f845dc-rzl2q boom\000after\n' >"
 expect_eq "summary and hint up to the NUL" '{"summary":"S boom","hint":"H boom"}' \
     "$("$RW" replay -q --rules "$TMP/nulrules" --output json "$TMP/nul.log" | jq -c 'select(.type == "alert") | {summary, hint}')"
 
-# --- the text report shows a log's control bytes (\xNN) and never sends them to the terminal
-printf '2026-03-18T14:30:51Z system/k8s/atom/app Status: Running => Pending\n2026-03-18T14:30:52Z system/k8s/atom/app Status: Pending => Updating\n2026-03-18T14:30:53Z system/k8s/web-745f845dc-rzl2q Readiness probe failed: \033[31mred\033[0m\n2026-03-18T14:41:00Z system/k8s/atom/app Status: Updating => Deadline\n' >"$TMP/escrep.log"
+# --- the text report shows a log's control bytes (\xNN; C1 controls as \u00XX, as stdout's
+# text does) and never sends them to the terminal
+printf '2026-03-18T14:30:51Z system/k8s/atom/app Status: Running => Pending\n2026-03-18T14:30:52Z system/k8s/atom/app Status: Pending => Updating\n2026-03-18T14:30:53Z system/k8s/web-745f845dc-rzl2q Readiness probe failed: \033[31mred\033[0m \302\233c1\n2026-03-18T14:41:00Z system/k8s/atom/app Status: Updating => Deadline\n' >"$TMP/escrep.log"
 "$RW" replay -q --rules "$SRC/rules.d" --report text --output none "$TMP/escrep.log" >"$TMP/escrep.out"
-grep -qF 'Readiness probe failed: \x1B[31mred\x1B[0m' "$TMP/escrep.out" && pass \
+grep -qF 'Readiness probe failed: \x1B[31mred\x1B[0m \u009Bc1' "$TMP/escrep.out" && pass \
     || fail "report: the ESC not shown: $(cat -v "$TMP/escrep.out" | head -n 5)"
 if LC_ALL=C grep -q "$(printf '\033')" "$TMP/escrep.out"; then fail "report sends a raw ESC"; else pass; fi
 
