@@ -607,7 +607,8 @@ int cmd_test_rules(int argc, char **argv)
     rules_set_free(set);
     n = scandir(argv[optind], &names, json_name, alphasort);
     if (n < 0) {
-        fprintf(stderr, "rollwatch test-rules: cannot read %s: %s\n", argv[optind], strerror(errno));
+        fprintf(stderr, "rollwatch test-rules: cannot read %s: %s\n", argv[optind],
+                strerror(errno));
         return EXIT_USAGE;
     }
     if (n == 0) {

@@ -176,7 +176,8 @@ struct sink__alert_memo {
 };
 
 /* sink__alert_json through memo: kept from a firing alert, used for its resolved notice. */
-void sink__alert_json_memo(struct sink__buf *b, const struct alert *a, struct sink__alert_memo *memo);
+void sink__alert_json_memo(struct sink__buf *b, const struct alert *a,
+                           struct sink__alert_memo *memo);
 void sink__alert_memo_free(struct sink__alert_memo *memo);
 /* A DESIGN §6 {"type":"rollout",...} object plus a newline. */
 void sink__rollout_json(struct sink__buf *b, const struct rollout_event *ev);

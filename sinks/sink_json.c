@@ -96,7 +96,8 @@ static struct sink__alert_memo_slot *memo_slot(struct sink__alert_memo *memo, co
     return &memo->slot[h % SINK_ALERT_MEMO_SLOTS];
 }
 
-void sink__alert_json_memo(struct sink__buf *b, const struct alert *a, struct sink__alert_memo *memo)
+void sink__alert_json_memo(struct sink__buf *b, const struct alert *a,
+                           struct sink__alert_memo *memo)
 {
     char num[32];
     size_t n, mid;
