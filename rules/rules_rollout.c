@@ -60,6 +60,7 @@ struct rollout {
     struct arena mem; /* the strings of the rollout under way (not app, next_release) */
     char *release; /* in mem, may be NULL */
     int start_seen;
+    int atom_seen; /* any atom line of the app, ever: then the transcript's ERROR starts nothing */
     int64_t started_at, last_progress, ended_at;
     unsigned emitted; /* 1 << enum rollout_status */
     char decider[32]; /* the status that failed it: Deadline, Error, ERROR: rollback, … */
@@ -640,6 +641,39 @@ static void transcript_ok(struct rules_engine *eng, struct rollout *ro, int64_t 
     }
 }
 
+/*
+ * The CLI's ERROR after Promoting. Only two say how the rollout went: `ERROR: rollback` (the app
+ * went back to the release before) and `ERROR: timeout` (35 minutes without running). Any other
+ * is the CLI's own trouble (`ERROR: Get "https://rack/apps/x": net/http: TLS handshake timeout`
+ * while it polls): the rack goes on, and its atom decides. Where the app has no atom lines (a
+ * rack that streams none) the ERROR is the only verdict, so it starts the rollout it ends, as
+ * the OK does. Not before the first timestamp: a transcript with none, replayed beside another
+ * file with the atom lines, is read before them all, and there nothing tells which case it is.
+ */
+static void transcript_error(struct rules_engine *eng, struct rollout *ro, const struct record *r,
+                             int64_t at)
+{
+    int timeout = slice_eq(r->message, "timeout");
+
+    if (!timeout && !slice_eq(r->message, "rollback")) {
+        return;
+    }
+    if (ro->phase != RO_ACTIVE) {
+        /* after atom lines the atom has decided, or will: ERROR: rollback comes before its
+         * Reverted, and in merged files it may come after */
+        if (ro->atom_seen ||
+            (ro->next_release == NULL && eng->rollouts->early_release == NULL)) {
+            return;
+        }
+        start(eng, ro, at, 1, NULL);
+    }
+    if (timeout) {
+        emit(eng, ro, ROLLOUT_STUCK, at);
+    } else {
+        fail(eng, ro, "ERROR: rollback", at);
+    }
+}
+
 /* s into buf (NUL-terminated, cut to cap - 1 bytes); returns the length. */
 static size_t copy_cut(char *buf, size_t cap, struct slice s)
 {
@@ -684,6 +718,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
     memcpy(text, from_name, nf);
     memcpy(text + nf, " => ", 4);
     memcpy(text + nf + 4, to_name, nt + 1);
+    ro->atom_seen = 1;
     if (to == ST_PENDING) {
         if (ro->phase == RO_ACTIVE && !ro->start_seen && at <= ro->started_at + LATE_NS) {
             /* the start line, arriving after the line that made us start implicitly */
@@ -788,12 +823,8 @@ static void transcript(struct rules_engine *eng, struct rollout *ro, const struc
     }
     if (slice_eq(r->cli, "ok")) {
         transcript_ok(eng, ro, at);
-    } else if (slice_eq(r->cli, "error") && ro->phase == RO_ACTIVE) {
-        if (slice_eq(r->message, "timeout")) {
-            emit(eng, ro, ROLLOUT_STUCK, at);
-        } else {
-            fail(eng, ro, slice_eq(r->message, "rollback") ? "ERROR: rollback" : "ERROR", at);
-        }
+    } else if (slice_eq(r->cli, "error")) {
+        transcript_error(eng, ro, r, at);
     }
 }
 
