@@ -136,9 +136,16 @@ static struct name_shape shape_of(struct slice name, struct slice msg, int *msg_
         size_t last_n = n - (size_t)d1 - 1;
 
         d2 = last_dash(s, (size_t)d1);
-        /* Timer pods: timer-<name>-<job id>-<rand>; the job id is all digits. */
+        /* Timer pods: timer-<name>-<job id>-<rand>; the job id is all digits. A timer with a
+         * parallelCount above 1 runs an Indexed Job, whose pods have the completion index
+         * too: timer-<name>-<job id>-<index>-<rand> (the job id has 8 digits or more). */
         if (d2 > 6 && memcmp(s, "timer-", 6) == 0 && pod_suffix(last, last_n, 0) &&
             all_digits(s + d2 + 1, (size_t)(d1 - d2 - 1))) {
+            long d3 = last_dash(s, (size_t)d2);
+
+            if (d3 > 6 && d2 - d3 - 1 >= 8 && all_digits(s + d3 + 1, (size_t)(d2 - d3 - 1))) {
+                d2 = d3;
+            }
             sh = (struct name_shape){OBJECT_POD, 1, 0, 1, 0, 6, (size_t)d2 - 6};
             return sh;
         }

@@ -936,6 +936,14 @@ static const struct name_case name_cases[] = {
      "timer-cleanup-29012345-x7k2p"},
     {"timer-db-backup-29012345-q8w2n", "Created container: db-backup", OBJECT_POD, "db-backup",
      NULL, "timer-db-backup-29012345-q8w2n"},
+    /* an Indexed Job's pods (parallelCount > 1): timer-<name>-<digits>-<index>-<5> */
+    {"timer-data-import-29012345-2-x7k2p", "Started container myapp", OBJECT_POD, "data-import",
+     NULL, "timer-data-import-29012345-2-x7k2p"},
+    {"timer-sync-29012345-12-q8w2n", "Created container: myapp", OBJECT_POD, "sync", NULL,
+     "timer-sync-29012345-12-q8w2n"},
+    /* a digit segment of a timer's own name is not a job id */
+    {"timer-v2-29012345-q8w2n", "Created container: myapp", OBJECT_POD, "v2", NULL,
+     "timer-v2-29012345-q8w2n"},
 };
 
 static void check_name_fields(const struct name_case *c, const struct record *r, const char *lo,
