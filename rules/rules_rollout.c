@@ -54,6 +54,19 @@ struct ro_failure { /* every string is in the rollout's arena */
 
 enum ro_phase { RO_IDLE = 0, RO_ACTIVE, RO_DONE };
 
+/*
+ * A pod failure of the app while no rollout of it was under way. `convox logs` starts two
+ * minutes back, so a log often begins in the middle of a rollout: the failures before its first
+ * atom line (`Updating => Deadline`) were part of it. The last PRE_MAX are kept, copied.
+ */
+#define PRE_MAX 8
+#define PRE_WINDOW_NS (3600LL * 1000000000LL) /* older than the rollout deadline (50 min) */
+struct pre_failure {
+    int64_t at;
+    char cls[32], service[64], pod[96], line[256];
+    unsigned char service_len, pod_len, line_len, msg_off;
+};
+
 struct rollout {
     char *app; /* owned */
     enum ro_phase phase;
@@ -79,6 +92,8 @@ struct rollout {
     size_t ntl;
     char *next_release; /* owned: from "Promoting R…" / "Release: R…" before the atom starts */
     int64_t next_release_at;
+    struct pre_failure *pre; /* owned: PRE_MAX, made at the first; a ring from pre_next */
+    size_t npre, pre_next;
 };
 
 struct rollouts {
@@ -140,6 +155,7 @@ static void rollout_free(void *p)
 
     rollout_clear(ro);
     free(ro->next_release);
+    free(ro->pre);
     free(ro->app);
     free(ro);
 }
@@ -578,6 +594,75 @@ static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_stat
     }
 }
 
+/* s into buf (NUL-terminated, cut to cap - 1 bytes); returns the length. */
+static size_t copy_cut(char *buf, size_t cap, struct slice s)
+{
+    buf[0] = '\0';
+    return text_put(buf, cap, 0, s.p, s.len);
+}
+
+static void add_failure(struct rules_engine *eng, struct rollout *ro, const struct record *r,
+                        const char *name, const struct rule *rule);
+
+/* Keeps r, a pod failure of the app while none of its rollouts is under way. */
+static void pre_keep(struct rollout *ro, const struct record *r)
+{
+    struct pre_failure *f;
+    size_t n;
+
+    if (ro->pre == NULL) {
+        ro->pre = xcalloc(PRE_MAX, sizeof(*ro->pre));
+    }
+    f = &ro->pre[ro->pre_next];
+    ro->pre_next = (ro->pre_next + 1) % PRE_MAX;
+    ro->npre += ro->npre < PRE_MAX;
+    f->at = r->ts_ns;
+    copy_cut(f->cls, sizeof(f->cls), r->class_name);
+    f->service_len = (unsigned char)copy_cut(f->service, sizeof(f->service), r->service);
+    f->pod_len = (unsigned char)copy_cut(f->pod, sizeof(f->pod), r->pod);
+    n = copy_cut(f->line, sizeof(f->line), r->line);
+    f->line_len = (unsigned char)n;
+    /* the message is the end of the line, when the cut left it there */
+    f->msg_off = r->message.p != NULL && r->message.p >= r->line.p &&
+                         (size_t)(r->message.p - r->line.p) <= n
+                     ? (unsigned char)(r->message.p - r->line.p)
+                     : (unsigned char)n;
+}
+
+/*
+ * A rollout first seen in the middle (its start line is not in the log): the app's failures
+ * kept since its last rollout, from within the deadline before, were part of it, and it began
+ * at the first of them at the latest.
+ */
+static void pre_attach(struct rules_engine *eng, struct rollout *ro, int64_t at)
+{
+    for (size_t k = 0; k < ro->npre; k++) {
+        /* oldest first: the ring's next slot holds the oldest once it is full */
+        const struct pre_failure *f =
+            &ro->pre[(ro->pre_next + PRE_MAX - ro->npre + k) % PRE_MAX];
+        struct record r;
+
+        if (f->at > at || at - f->at > PRE_WINDOW_NS) {
+            continue;
+        }
+        memset(&r, 0, sizeof(r));
+        r.ts_ns = f->at;
+        r.ts_src = TS_OWN;
+        r.line = (struct slice){f->line, f->line_len};
+        r.message = (struct slice){f->line + f->msg_off, (size_t)(f->line_len - f->msg_off)};
+        r.service = f->service_len ? (struct slice){f->service, f->service_len} : SLICE_NONE;
+        r.pod = f->pod_len ? (struct slice){f->pod, f->pod_len} : SLICE_NONE;
+        r.app = sl(ro->app);
+        r.class_name = sl(f->cls);
+        add_unique(&ro->mem, ro->services, ro->service_len, &ro->ns, MAX_SERVICES, r.service);
+        add_pod(ro, r.pod);
+        add_failure(eng, ro, &r, f->cls, NULL);
+        point(ro, f->at, pod_name(ro, r.pod), f->cls, strlen(f->cls), 1, r.line);
+        ro->started_at = f->at < ro->started_at ? f->at : ro->started_at;
+    }
+    ro->npre = ro->pre_next = 0;
+}
+
 /* A new rollout; first: the transition that started it ("Running => Pending"), or NULL. */
 static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int seen,
                   const char *first)
@@ -599,6 +684,11 @@ static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int 
     ro->start_seen = seen;
     ro->started_at = at;
     ro->last_progress = at;
+    if (seen) {
+        ro->npre = ro->pre_next = 0; /* before its start line: not this rollout's */
+    } else {
+        pre_attach(eng, ro, at);
+    }
     if (ro->next_release != NULL &&
         (ro->next_release_at == NO_TIME || at - ro->next_release_at <= RELEASE_MAX_AGE_NS)) {
         set_release(ro, ro->next_release);
@@ -674,12 +764,6 @@ static void transcript_error(struct rules_engine *eng, struct rollout *ro, const
     }
 }
 
-/* s into buf (NUL-terminated, cut to cap - 1 bytes); returns the length. */
-static size_t copy_cut(char *buf, size_t cap, struct slice s)
-{
-    buf[0] = '\0';
-    return text_put(buf, cap, 0, s.p, s.len);
-}
 
 /*
  * "<from> => <to>" of a service's own atom (atom/service/web, older racks), beside the app's:
@@ -957,6 +1041,9 @@ void rules__rollouts_record(struct rules_engine *eng, const struct record *r)
     }
     e = rules__kv_get(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len);
     if (e == NULL || (ro = e->val)->phase != RO_ACTIVE) {
+        if (r->class_name.p != NULL && r->kind != RECORD_CLI && r->ts_src != TS_NONE) {
+            pre_keep(e != NULL ? e->val : get(eng, r->app, r->ts_ns), r);
+        }
         return;
     }
     rules__kv_refresh(&eng->rollouts->apps, e, r->ts_ns); /* not a second look-up */
