@@ -993,8 +993,12 @@ static void observe(struct rules_engine *eng, struct rollout *ro, const struct r
         if (r->object_kind == OBJECT_POD || slice_eq(r->event, "pod_created")) {
             point(ro, r->ts_ns, pod_name(ro, r->pod), r->event.p, r->event.len, 0, SLICE_NONE);
         }
-        /* lifecycle progress: the rollout is moving */
-        ro->last_progress = r->ts_ns > ro->last_progress ? r->ts_ns : ro->last_progress;
+        /* lifecycle progress: the rollout is moving. Not the autoscaler's rescales (hpa_*
+         * events of 10-lifecycle.json): they come every few minutes whatever the rollout does,
+         * and held a stuck one back for as long as they came */
+        if (!(r->event.len >= 4 && memcmp(r->event.p, "hpa_", 4) == 0)) {
+            ro->last_progress = r->ts_ns > ro->last_progress ? r->ts_ns : ro->last_progress;
+        }
     }
 }
 
