@@ -168,6 +168,11 @@ static struct name_shape shape_of(struct slice name, struct slice msg, int *msg_
         }
     }
     sh = (struct name_shape){OBJECT_DEPLOYMENT, 0, 0, 1, 0, 0, n};
+    /* KEDA's HPA for a service scaled by a ScaledObject, which Convox names after the service */
+    if (n > 9 && memcmp(s, "keda-hpa-", 9) == 0) {
+        sh.svc_off = 9;
+        sh.svc_len = n - 9;
+    }
     return sh;
 }
 

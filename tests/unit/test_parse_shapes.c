@@ -941,6 +941,9 @@ static const struct name_case name_cases[] = {
      NULL, "timer-data-import-29012345-2-x7k2p"},
     {"timer-sync-29012345-12-q8w2n", "Created container: myapp", OBJECT_POD, "sync", NULL,
      "timer-sync-29012345-12-q8w2n"},
+    /* KEDA's HPA of a service (keda-hpa-<ScaledObject>, named after the service) */
+    {"keda-hpa-worker", "New size: 4; reason: external metric s0-aws-sqs-queue-jobs above target",
+     OBJECT_DEPLOYMENT, "worker", NULL, NULL},
     /* a digit segment of a timer's own name is not a job id */
     {"timer-v2-29012345-q8w2n", "Created container: myapp", OBJECT_POD, "v2", NULL,
      "timer-v2-29012345-q8w2n"},
