@@ -130,6 +130,12 @@ static struct name_shape shape_of(struct slice name, struct slice msg, int *msg_
         sh.kind = OBJECT_STATE;
         return sh;
     }
+    /* KEDA's HPA of a service scaled by a ScaledObject, which Convox names after the service
+     * (whatever the service's name looks like: worker2 would pass for a replica set) */
+    if (n > 9 && memcmp(s, "keda-hpa-", 9) == 0) {
+        sh = (struct name_shape){OBJECT_DEPLOYMENT, 0, 0, 1, 0, 9, n - 9};
+        return sh;
+    }
     d1 = last_dash(s, n);
     if (d1 > 0) {
         const char *last = s + d1 + 1;
@@ -168,11 +174,6 @@ static struct name_shape shape_of(struct slice name, struct slice msg, int *msg_
         }
     }
     sh = (struct name_shape){OBJECT_DEPLOYMENT, 0, 0, 1, 0, 0, n};
-    /* KEDA's HPA for a service scaled by a ScaledObject, which Convox names after the service */
-    if (n > 9 && memcmp(s, "keda-hpa-", 9) == 0) {
-        sh.svc_off = 9;
-        sh.svc_len = n - 9;
-    }
     return sh;
 }
 

@@ -63,8 +63,10 @@ enum ro_phase { RO_IDLE = 0, RO_ACTIVE, RO_DONE };
 #define PRE_WINDOW_NS (3600LL * 1000000000LL) /* older than the rollout deadline (50 min) */
 struct pre_failure {
     int64_t at;
-    char cls[32], service[64], pod[96], line[256];
-    unsigned char service_len, pod_len, line_len, msg_off;
+    /* rule: the id of the rule that classified it (its texts and severity are the rollout's
+     * wording of it; a reload may have replaced the rule by then, so by id) */
+    char cls[32], rule[48], service[64], replicaset[96], pod[96], line[256];
+    unsigned char service_len, replicaset_len, pod_len, line_len, msg_off;
 };
 
 struct rollout {
@@ -73,8 +75,8 @@ struct rollout {
     struct arena mem; /* the strings of the rollout under way (not app, next_release) */
     char *release; /* in mem, may be NULL */
     int start_seen;
-    int atom_seen; /* any atom line of the app, ever: then the transcript's ERROR starts nothing */
     int64_t started_at, last_progress, ended_at;
+    int64_t began_at; /* the time of the line it started at (started_at may be earlier) */
     unsigned emitted; /* 1 << enum rollout_status */
     char decider[32]; /* the status that failed it: Deadline, Error, ERROR: rollback, … */
     char *transitions[MAX_TRANSITIONS]; /* in mem, as every string below */
@@ -605,7 +607,7 @@ static void add_failure(struct rules_engine *eng, struct rollout *ro, const stru
                         const char *name, const struct rule *rule);
 
 /* Keeps r, a pod failure of the app while none of its rollouts is under way. */
-static void pre_keep(struct rollout *ro, const struct record *r)
+static void pre_keep(struct rollout *ro, const struct record *r, const struct rule *rule)
 {
     struct pre_failure *f;
     size_t n;
@@ -618,6 +620,8 @@ static void pre_keep(struct rollout *ro, const struct record *r)
     ro->npre += ro->npre < PRE_MAX;
     f->at = r->ts_ns;
     copy_cut(f->cls, sizeof(f->cls), r->class_name);
+    copy_cut(f->rule, sizeof(f->rule), sl(rule != NULL ? rule->id : NULL));
+    f->replicaset_len = (unsigned char)copy_cut(f->replicaset, sizeof(f->replicaset), r->replicaset);
     f->service_len = (unsigned char)copy_cut(f->service, sizeof(f->service), r->service);
     f->pod_len = (unsigned char)copy_cut(f->pod, sizeof(f->pod), r->pod);
     n = copy_cut(f->line, sizeof(f->line), r->line);
@@ -640,6 +644,7 @@ static void pre_attach(struct rules_engine *eng, struct rollout *ro, int64_t at)
         /* oldest first: the ring's next slot holds the oldest once it is full */
         const struct pre_failure *f =
             &ro->pre[(ro->pre_next + PRE_MAX - ro->npre + k) % PRE_MAX];
+        const struct rule *rule = NULL;
         struct record r;
 
         if (f->at > at || at - f->at > PRE_WINDOW_NS) {
@@ -651,12 +656,17 @@ static void pre_attach(struct rules_engine *eng, struct rollout *ro, int64_t at)
         r.line = (struct slice){f->line, f->line_len};
         r.message = (struct slice){f->line + f->msg_off, (size_t)(f->line_len - f->msg_off)};
         r.service = f->service_len ? (struct slice){f->service, f->service_len} : SLICE_NONE;
+        r.replicaset =
+            f->replicaset_len ? (struct slice){f->replicaset, f->replicaset_len} : SLICE_NONE;
         r.pod = f->pod_len ? (struct slice){f->pod, f->pod_len} : SLICE_NONE;
         r.app = sl(ro->app);
         r.class_name = sl(f->cls);
         add_unique(&ro->mem, ro->services, ro->service_len, &ro->ns, MAX_SERVICES, r.service);
         add_pod(ro, r.pod);
-        add_failure(eng, ro, &r, f->cls, NULL);
+        for (size_t i = 0; f->rule[0] != '\0' && i < eng->set->nrules && rule == NULL; i++) {
+            rule = strcmp(eng->set->rules[i].id, f->rule) == 0 ? &eng->set->rules[i] : NULL;
+        }
+        add_failure(eng, ro, &r, f->cls, rule);
         point(ro, f->at, pod_name(ro, r.pod), f->cls, strlen(f->cls), 1, r.line);
         ro->started_at = f->at < ro->started_at ? f->at : ro->started_at;
     }
@@ -683,6 +693,7 @@ static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int 
     ro->phase = RO_ACTIVE;
     ro->start_seen = seen;
     ro->started_at = at;
+    ro->began_at = at;
     ro->last_progress = at;
     if (seen) {
         ro->npre = ro->pre_next = 0; /* before its start line: not this rollout's */
@@ -732,30 +743,20 @@ static void transcript_ok(struct rules_engine *eng, struct rollout *ro, int64_t 
 }
 
 /*
- * The CLI's ERROR after Promoting. Only two say how the rollout went: `ERROR: rollback` (the app
- * went back to the release before) and `ERROR: timeout` (35 minutes without running). Any other
- * is the CLI's own trouble (`ERROR: Get "https://rack/apps/x": net/http: TLS handshake timeout`
- * while it polls): the rack goes on, and its atom decides. Where the app has no atom lines (a
- * rack that streams none) the ERROR is the only verdict, so it starts the rollout it ends, as
- * the OK does. Not before the first timestamp: a transcript with none, replayed beside another
- * file with the atom lines, is read before them all, and there nothing tells which case it is.
+ * The CLI's ERROR after Promoting, during a rollout. Only two say how it went: `ERROR: rollback`
+ * (the app went back to the release before) and `ERROR: timeout` (35 minutes without running).
+ * Any other is the CLI's own trouble (`ERROR: Get "https://rack/apps/x": net/http: TLS handshake
+ * timeout` while it polls): the rack goes on, and its atom decides. An ERROR starts no rollout:
+ * a transcript's lines take the time of the lines before them, so in files merged by time its
+ * ERROR can come before the atom lines of the rollout it ends.
  */
 static void transcript_error(struct rules_engine *eng, struct rollout *ro, const struct record *r,
                              int64_t at)
 {
     int timeout = slice_eq(r->message, "timeout");
 
-    if (!timeout && !slice_eq(r->message, "rollback")) {
+    if (ro->phase != RO_ACTIVE || (!timeout && !slice_eq(r->message, "rollback"))) {
         return;
-    }
-    if (ro->phase != RO_ACTIVE) {
-        /* after atom lines the atom has decided, or will: ERROR: rollback comes before its
-         * Reverted, and in merged files it may come after */
-        if (ro->atom_seen ||
-            (ro->next_release == NULL && eng->rollouts->early_release == NULL)) {
-            return;
-        }
-        start(eng, ro, at, 1, NULL);
     }
     if (timeout) {
         emit(eng, ro, ROLLOUT_STUCK, at);
@@ -802,9 +803,8 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
     memcpy(text, from_name, nf);
     memcpy(text + nf, " => ", 4);
     memcpy(text + nf + 4, to_name, nt + 1);
-    ro->atom_seen = 1;
     if (to == ST_PENDING) {
-        if (ro->phase == RO_ACTIVE && !ro->start_seen && at <= ro->started_at + LATE_NS) {
+        if (ro->phase == RO_ACTIVE && !ro->start_seen && at <= ro->began_at + LATE_NS) {
             /* the start line, arriving after the line that made us start implicitly */
             ro->start_seen = 1;
             ro->started_at = at < ro->started_at ? at : ro->started_at;
@@ -818,7 +818,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
             ro->start_seen = 1;
             add_transition(ro, text, 1);
             return;
-        } else if (ro->phase == RO_ACTIVE && at > ro->started_at + LATE_NS) {
+        } else if (ro->phase == RO_ACTIVE && at > ro->began_at + LATE_NS) {
             /* a new deploy while we still wait for the last one's end: its from-status says
              * how that one ended (the CLI's ERROR: rollback comes before Reverted) */
             if (from == ST_REVERTED) {
@@ -843,7 +843,13 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
         add_transition(ro, text, 1);
         return;
     } else if (ro->phase != RO_ACTIVE) {
-        start(eng, ro, at, 0, NULL); /* the log begins in the middle of a rollout */
+        /* the log begins in the middle of a rollout. One first seen at "Pending => X" began
+         * a moment ago (its start line may follow, out of order): what failed before was not
+         * its own */
+        if (from == ST_PENDING) {
+            ro->npre = ro->pre_next = 0;
+        }
+        start(eng, ro, at, 0, NULL);
     }
     add_transition(ro, text, 0);
     point(ro, at, NULL, text, strlen(text), 0, SLICE_NONE);
@@ -1045,8 +1051,10 @@ void rules__rollouts_record(struct rules_engine *eng, const struct record *r)
     }
     e = rules__kv_get(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len);
     if (e == NULL || (ro = e->val)->phase != RO_ACTIVE) {
-        if (r->class_name.p != NULL && r->kind != RECORD_CLI && r->ts_src != TS_NONE) {
-            pre_keep(e != NULL ? e->val : get(eng, r->app, r->ts_ns), r);
+        /* (a late line of the rollout that just ended is that one's) */
+        if (r->class_name.p != NULL && r->kind != RECORD_CLI && r->ts_src != TS_NONE &&
+            (e == NULL || ro->phase != RO_DONE || r->ts_ns > ro->ended_at + LATE_NS)) {
+            pre_keep(e != NULL ? e->val : get(eng, r->app, r->ts_ns), r, eng->class_rule);
         }
         return;
     }

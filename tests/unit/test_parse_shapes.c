@@ -944,6 +944,10 @@ static const struct name_case name_cases[] = {
     /* KEDA's HPA of a service (keda-hpa-<ScaledObject>, named after the service) */
     {"keda-hpa-worker", "New size: 4; reason: external metric s0-aws-sqs-queue-jobs above target",
      OBJECT_DEPLOYMENT, "worker", NULL, NULL},
+    {"keda-hpa-worker2", "New size: 2; reason: All metrics below target", OBJECT_DEPLOYMENT,
+     "worker2", NULL, NULL},
+    {"keda-hpa-cdn42", "New size: 2; reason: All metrics below target", OBJECT_DEPLOYMENT, "cdn42",
+     NULL, NULL},
     /* a digit segment of a timer's own name is not a job id */
     {"timer-v2-29012345-q8w2n", "Created container: myapp", OBJECT_POD, "v2", NULL,
      "timer-v2-29012345-q8w2n"},
