@@ -606,6 +606,12 @@ static size_t copy_cut(char *buf, size_t cap, struct slice s)
 static void add_failure(struct rules_engine *eng, struct rollout *ro, const struct record *r,
                         const char *name, const struct rule *rule);
 
+/* Forgets the failures kept for the app's next rollout: they were not its own. */
+static void pre_drop(struct rollout *ro)
+{
+    ro->npre = ro->pre_next = 0;
+}
+
 /* Keeps r, a pod failure of the app while none of its rollouts is under way. */
 static void pre_keep(struct rollout *ro, const struct record *r, const struct rule *rule)
 {
@@ -670,7 +676,7 @@ static void pre_attach(struct rules_engine *eng, struct rollout *ro, int64_t at)
         point(ro, f->at, pod_name(ro, r.pod), f->cls, strlen(f->cls), 1, r.line);
         ro->started_at = f->at < ro->started_at ? f->at : ro->started_at;
     }
-    ro->npre = ro->pre_next = 0;
+    pre_drop(ro);
 }
 
 /* A new rollout; first: the transition that started it ("Running => Pending"), or NULL. */
@@ -696,7 +702,7 @@ static void start(struct rules_engine *eng, struct rollout *ro, int64_t at, int 
     ro->began_at = at;
     ro->last_progress = at;
     if (seen) {
-        ro->npre = ro->pre_next = 0; /* before its start line: not this rollout's */
+        pre_drop(ro); /* before its start line: not this rollout's */
     } else {
         pre_attach(eng, ro, at);
     }
@@ -764,7 +770,6 @@ static void transcript_error(struct rules_engine *eng, struct rollout *ro, const
         fail(eng, ro, "ERROR: rollback", at);
     }
 }
-
 
 /*
  * "<from> => <to>" of a service's own atom (atom/service/web, older racks), beside the app's:
@@ -847,7 +852,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
          * a moment ago (its start line may follow, out of order): what failed before was not
          * its own */
         if (from == ST_PENDING) {
-            ro->npre = ro->pre_next = 0;
+            pre_drop(ro);
         }
         start(eng, ro, at, 0, NULL);
     }
