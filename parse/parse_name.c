@@ -94,12 +94,33 @@ static long last_dash(const char *s, size_t n)
     return -1;
 }
 
-/* Messages only a Deployment or its HPA writes (k8s-events.md §10–11). */
+/*
+ * Messages only a Deployment or its HPA writes (k8s-events.md §10–11): the deployment
+ * controller's ScalingReplicaSet, ReplicaSetCreateError, DeploymentRollback and SelectingAll,
+ * and the HPA's metric failures (the prefixes of rules.d's hpa-metrics-unavailable).
+ */
 static int deployment_message(struct slice msg)
 {
-    return parse__has_prefix(msg, "Scaled ") || parse__has_prefix(msg, "New size: ") ||
-           parse__has_prefix(msg, "failed to get ") || parse__has_prefix(msg, "invalid metrics") ||
-           parse__has_prefix(msg, "This deployment ");
+#define P(s) {s, sizeof(s) - 1}
+    static const struct {
+        const char *s;
+        size_t n;
+    } prefixes[] = {
+        P("Scaled "), P("New size: "), P("failed to get "), P("invalid metrics"),
+        P("This deployment "), P("Failed to create new replica set "),
+        P("Rolled back deployment "), P("Unable to find last revision"),
+        P("Unable to find the revision to rollback to"), P("unable to get "),
+        P("unable to fetch metrics"), P("did not receive metrics for "),
+        P("missing request for "),
+    };
+#undef P
+
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+        if (parse__has_prefix_n(msg, prefixes[i].s, prefixes[i].n)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 static struct slice mk(const char *p, size_t n)

@@ -931,6 +931,16 @@ static const struct name_case name_cases[] = {
      OBJECT_DEPLOYMENT, "build-xk2p9", NULL, NULL},
     {"web-k2m9x", "New size: 2; reason: All metrics below target", OBJECT_DEPLOYMENT, "web-k2m9x",
      NULL, NULL},
+    {"proxy-https", "Failed to create new replica set \"proxy-https-6d4b8f7c9b\": "
+     "replicasets.apps \"proxy-https-6d4b8f7c9b\" is forbidden: exceeded quota: compute",
+     OBJECT_DEPLOYMENT, "proxy-https", NULL, NULL},
+    {"proxy-https", "Rolled back deployment \"proxy-https\" to revision 3", OBJECT_DEPLOYMENT,
+     "proxy-https", NULL, NULL},
+    {"web-k2m9x", "unable to get metric http_requests: unable to fetch metrics from custom "
+     "metrics API: the server could not find the metric http_requests for pods",
+     OBJECT_DEPLOYMENT, "web-k2m9x", NULL, NULL},
+    {"web-k2m9x", "missing request for cpu in container web of Pod web-745f845dc-rzl2q",
+     OBJECT_DEPLOYMENT, "web-k2m9x", NULL, NULL},
     /* timer pods: timer-<name>-<digits>-<5> */
     {"timer-cleanup-29012345-x7k2p", "Started container cleanup", OBJECT_POD, "cleanup", NULL,
      "timer-cleanup-29012345-x7k2p"},
