@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "err.h"
@@ -36,17 +37,49 @@ int cli_parse_size(const char *s, size_t min, size_t max, size_t *out)
     return 0;
 }
 
-const char *cli_rules_path(const char *opt)
+static int is_dir(const char *path)
 {
     struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+const char *cli_rules_path(const char *opt, char *buf, size_t cap)
+{
+    ssize_t n;
+    char *slash;
 
     if (opt != NULL) {
         return opt;
     }
-    if (stat("rules.d", &st) == 0 && S_ISDIR(st.st_mode)) {
+    if (is_dir("rules.d")) {
         return "rules.d";
     }
-    return ROLLWATCH_RULES_DIR;
+    if (is_dir(ROLLWATCH_RULES_DIR)) {
+        return ROLLWATCH_RULES_DIR;
+    }
+    /* not installed: a binary run from its build tree (build/rollwatch) finds the rules of the
+     * source tree it was built in, whatever the working directory */
+    n = readlink("/proc/self/exe", buf, cap - 1);
+    if (n > 0) {
+        buf[n] = '\0';
+        slash = strrchr(buf, '/');
+        if (slash != NULL && (size_t)(slash - buf) + sizeof("/../rules.d") <= cap) {
+            strcpy(slash, "/../rules.d");
+            if (is_dir(buf)) {
+                return buf;
+            }
+        }
+    }
+    return NULL;
+}
+
+void cli_no_rules(const char *cmd)
+{
+    fprintf(stderr,
+            "rollwatch %s: no rules: there is no ./rules.d here and none installed in %s; "
+            "name them with --rules DIR\n",
+            cmd, ROLLWATCH_RULES_DIR);
 }
 
 void cli_print_rule_error(void *arg, const struct err *e)

@@ -17,8 +17,17 @@ int cli_parse_size(const char *s, size_t min, size_t max, size_t *out);
 
 struct err;
 
-/* The rules path: the --rules value, else ./rules.d when it exists, else the installed one. */
-const char *cli_rules_path(const char *opt);
+#define CLI_PATH_MAX 4096 /* cli_rules_path's buffer */
+
+/*
+ * The rules path: the --rules value, else ./rules.d when it exists, else the installed one,
+ * else the rules.d of the source tree a build tree's binary sits in (written to buf, of cap
+ * bytes). NULL: none of them exists (cli_no_rules says so).
+ */
+const char *cli_rules_path(const char *opt, char *buf, size_t cap);
+
+/* The error for cli_rules_path's NULL, on stderr. */
+void cli_no_rules(const char *cmd);
 
 /* Prints a rule error as FILE:LINE:COL: message (or FILE: message) on stderr. */
 void cli_print_rule_error(void *arg, const struct err *e);

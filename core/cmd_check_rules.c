@@ -30,6 +30,7 @@ int cmd_check_rules(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    char rules_buf[CLI_PATH_MAX];
     const char *rules_opt = NULL, *path;
     struct rule_set *set;
     int c, errors = 0;
@@ -51,7 +52,11 @@ int cmd_check_rules(int argc, char **argv)
     if (optind < argc) {
         rules_opt = argv[optind];
     }
-    path = cli_rules_path(rules_opt);
+    path = cli_rules_path(rules_opt, rules_buf, sizeof(rules_buf));
+    if (path == NULL) {
+        cli_no_rules("check-rules");
+        return EXIT_USAGE;
+    }
     set = rules_load(path, count_error, &errors);
     if (set == NULL) {
         fprintf(stderr, "rollwatch check-rules: %d error%s in %s\n", errors,

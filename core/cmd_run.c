@@ -31,7 +31,8 @@ static const char run_help[] =
     "deadline runs on the logs' own event time, so both give the same alerts.\n"
     "\n"
     "Options:\n"
-    "  --rules DIR          rule files (default ./rules.d when present, else " ROLLWATCH_RULES_DIR ")\n"
+    "  --rules DIR          rule files (default ./rules.d when present, else " ROLLWATCH_RULES_DIR ",\n"
+    "                       else the rules.d of the source tree a build's binary sits in)\n"
     "  --app NAME           label lines with app NAME (Convox lines do not carry it)\n"
     "  --input APP=PATH     read PATH and label its lines with APP (repeatable)\n"
     "  --exec 'CMD ARGS'    run: read the lines CMD prints (e.g. 'convox logs -a myapp --since\n"
@@ -561,6 +562,7 @@ int cmd_run(int argc, char **argv, int replay)
         {"report-out", required_argument, NULL, 'O'},
         {NULL, 0, NULL, 0},
     };
+    char rules_buf[CLI_PATH_MAX]; /* p.rules_path may point here: SIGHUP reloads from it */
     const char *cmd = replay ? "replay" : "run";
     struct {
         const char *url;
@@ -726,7 +728,12 @@ int cmd_run(int argc, char **argv, int replay)
         free(inputs);
         return EXIT_USAGE;
     }
-    p.rules_path = cli_rules_path(rules_opt);
+    p.rules_path = cli_rules_path(rules_opt, rules_buf, sizeof(rules_buf));
+    if (p.rules_path == NULL) {
+        cli_no_rules(cmd);
+        free(inputs);
+        return EXIT_USAGE;
+    }
     set = rules_load(p.rules_path, cli_print_rule_error, NULL);
     if (set == NULL) {
         fprintf(stderr, "rollwatch %s: the rules in %s have errors (see above)\n", cmd,

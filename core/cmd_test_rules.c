@@ -575,6 +575,7 @@ int cmd_test_rules(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *rules_opt = NULL, *rules_path;
+    char rules_buf[CLI_PATH_MAX];
     struct dirent **names = NULL;
     struct rule_set *set;
     int c, n, passed = 0, failed = 0, rc = EXIT_OK;
@@ -597,7 +598,11 @@ int cmd_test_rules(int argc, char **argv)
         fputs("rollwatch test-rules: name one TESTDIR (see --help)\n", stderr);
         return EXIT_USAGE;
     }
-    rules_path = cli_rules_path(rules_opt);
+    rules_path = cli_rules_path(rules_opt, rules_buf, sizeof(rules_buf));
+    if (rules_path == NULL) {
+        cli_no_rules("test-rules");
+        return EXIT_USAGE;
+    }
     set = rules_load(rules_path, cli_print_rule_error, NULL);
     if (set == NULL) {
         fprintf(stderr, "rollwatch test-rules: the rules in %s have errors (see above)\n",

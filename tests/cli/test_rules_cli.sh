@@ -31,6 +31,21 @@ grep -q "20-semantics.json:6:35" "$TMP/err" && pass || fail "replay: rule error 
 "$RW" check-rules --rules "$TMP/nonexistent" >/dev/null 2>&1
 expect_eq "check-rules missing dir" 2 $?
 
+# --- without --rules and without ./rules.d: the rules of the source tree the binary was built in
+# (not installed), and a binary with none anywhere says how to name them
+(cd "$TMP" && "$RW" check-rules >"$TMP/out" 2>&1)
+expect_eq "check-rules from another directory" 0 $?
+grep -Eq '/rules.d: [0-9]+ rules, 18 classes, OK' "$TMP/out" && pass || fail "check-rules elsewhere: $(cat "$TMP/out")"
+(cd "$TMP" && "$RW" replay -q --app myapp "$SRC/examples/deploy-rollback.log" >"$TMP/out" 2>&1)
+expect_eq "replay from another directory" 0 $?
+grep -q '"class":"health_check"' "$TMP/out" && pass || fail "replay elsewhere found no alert: $(head -c 300 "$TMP/out")"
+if [ ! -d /usr/local/share/rollwatch/rules.d ]; then
+    mkdir -p "$TMP/lone/bin" && cp "$RW" "$TMP/lone/bin/rollwatch"
+    (cd "$TMP/lone" && ./bin/rollwatch replay -q "$SRC/examples/deploy-rollback.log" >/dev/null 2>"$TMP/err")
+    expect_eq "replay with no rules anywhere" 2 $?
+    grep -q 'no rules: .*name them with --rules DIR' "$TMP/err" && pass || fail "no rules: $(cat "$TMP/err")"
+fi
+
 # --- test-rules on a directory that is not there says so (not "no tests in it")
 "$RW" test-rules --rules "$SRC/rules.d" "$TMP/no-such-dir" >/dev/null 2>"$TMP/err"
 expect_eq "test-rules on a missing directory" 2 $?
