@@ -79,6 +79,8 @@ struct rollout {
     int64_t began_at; /* the time of the line it started at (started_at may be earlier) */
     unsigned emitted; /* 1 << enum rollout_status */
     char decider[32]; /* the status that failed it: Deadline, Error, ERROR: rollback, … */
+    char *last_line;  /* in mem: the raw line of its last transition or verdict, the evidence
+                       * of a rollout alert that no pod failure explains */
     char *transitions[MAX_TRANSITIONS]; /* in mem, as every string below */
     size_t nt;
     char *services[MAX_SERVICES];
@@ -148,6 +150,7 @@ static void rollout_clear(struct rollout *ro)
     memset(ro->pod_slot, 0, sizeof(ro->pod_slot));
     ro->emitted = 0;
     ro->decider[0] = '\0';
+    ro->last_line = NULL;
     ro->start_seen = 0;
 }
 
@@ -298,6 +301,14 @@ static void add_transition(struct rollout *ro, const char *text, int unique)
         }
     }
     ro->transitions[ro->nt++] = arena_strndup(&ro->mem, text, strlen(text));
+}
+
+/* r's line as the rollout's evidence (an atom line is short; a CLI line is cut) */
+static void note_line(struct rollout *ro, const struct record *r)
+{
+    if (r->line.p != NULL) {
+        ro->last_line = arena_strndup(&ro->mem, r->line.p, r->line.len < 1024 ? r->line.len : 1024);
+    }
 }
 
 static void set_release(struct rollout *ro, const char *rel)
@@ -480,7 +491,7 @@ static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, co
     r.release = sl(ro->release);
     r.service = m ? sl(m->service) : SLICE_NONE;
     r.kind = RECORD_ATOM;
-    ev = m ? sl(m->evidence) : ro->nt ? sl(ro->transitions[ro->nt - 1]) : SLICE_NONE;
+    ev = m ? sl(m->evidence) : ro->last_line ? sl(ro->last_line) : SLICE_NONE;
     tracker_alert_name(cls_name, name, sizeof(name));
     memset(&sp, 0, sizeof(sp));
     sp.rule = -1;
@@ -764,6 +775,7 @@ static void transcript_error(struct rules_engine *eng, struct rollout *ro, const
     if (ro->phase != RO_ACTIVE || (!timeout && !slice_eq(r->message, "rollback"))) {
         return;
     }
+    note_line(ro, r);
     if (timeout) {
         emit(eng, ro, ROLLOUT_STUCK, at);
     } else {
@@ -826,6 +838,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
         } else if (ro->phase == RO_ACTIVE && at > ro->began_at + LATE_NS) {
             /* a new deploy while we still wait for the last one's end: its from-status says
              * how that one ended (the CLI's ERROR: rollback comes before Reverted) */
+            note_line(ro, r);
             if (from == ST_REVERTED) {
                 fail(eng, ro, "Rollback", at);
                 emit(eng, ro, ROLLOUT_ROLLED_BACK, at);
@@ -838,9 +851,11 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
                      at);
             }
             start(eng, ro, at, 1, text);
+            note_line(ro, r);
             return;
         } else if (ro->phase != RO_ACTIVE) {
             start(eng, ro, at, 1, text);
+            note_line(ro, r);
             return;
         }
     } else if (ro->phase == RO_DONE && at <= ro->ended_at + LATE_NS) {
@@ -858,6 +873,7 @@ static void transition(struct rules_engine *eng, struct rollout *ro, const struc
     }
     add_transition(ro, text, 0);
     point(ro, at, NULL, text, strlen(text), 0, SLICE_NONE);
+    note_line(ro, r);
     ro->last_progress = at > ro->last_progress ? at : ro->last_progress;
     /* what failed the rollout: the failing status itself, or the one a rollback came from */
     why = failing_status(to) ? to_name : failing_status(from) ? from_name : "Rollback";

@@ -103,12 +103,18 @@ expect_eq "unknown flag" 2 $?
 "$RW" frobnicate >/dev/null 2>&1
 expect_eq "unknown command" 2 $?
 # no command runs on standard input (DESIGN §7: rollwatch [run] ...): with the rules, an empty
-# input is a clean run; where ./rules.d is missing, a rule error
+# input is a clean run; where ./rules.d is missing, the build tree's binary takes its source
+# tree's rules; a binary with no rules anywhere is a usage error
 "$RW" --rules "$(dirname "$0")/../../rules.d" -q </dev/null >/dev/null 2>&1
 expect_eq "no command, empty input" 0 $?
 rw_abs=$(readlink -f "$RW")
-(cd "$TMP" && "$rw_abs" </dev/null >/dev/null 2>&1)
-expect_eq "no command, no ./rules.d" 2 $?
+(cd "$TMP" && "$rw_abs" -q </dev/null >/dev/null 2>&1)
+expect_eq "no command, no ./rules.d, in the build tree" 0 $?
+if [ ! -d /usr/local/share/rollwatch/rules.d ]; then
+    mkdir -p "$TMP/lone" && cp "$rw_abs" "$TMP/lone/rollwatch"
+    (cd "$TMP" && ./lone/rollwatch </dev/null >/dev/null 2>&1)
+    expect_eq "no command, no rules anywhere" 2 $?
+fi
 "$RW" parse --help | grep -q 'Examples:' && pass || fail "parse --help has no examples"
 "$RW" version | grep -Eq '^rollwatch [0-9]+\.[0-9]+\.[0-9]+' && pass || fail "version output"
 "$RW" version --bogus >/dev/null 2>&1
