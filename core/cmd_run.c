@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -727,6 +728,26 @@ int cmd_run(int argc, char **argv, int replay)
         fprintf(stderr, "rollwatch replay: name the log files to replay (see --help)\n");
         free(inputs);
         return EXIT_USAGE;
+    }
+    for (size_t i = 0; !replay && i < ninputs + (size_t)(argc - optind); i++) {
+        const char *spec = i < ninputs ? inputs[i] : argv[optind + (int)(i - ninputs)];
+        const char *eq = i < ninputs ? strchr(spec, '=') : NULL;
+        const char *dir = eq ? eq + 1 : spec;
+        int n = (int)strlen(dir);
+        struct stat st;
+
+        /* a file that is not there yet is waited for (tail -F); a directory never becomes one */
+        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+            while (n > 1 && dir[n - 1] == '/') {
+                n--;
+            }
+            fprintf(stderr,
+                    "rollwatch %s: %s is a directory: name the files to follow (a quoted glob "
+                    "such as '%.*s/*.log' also follows files that appear later)\n",
+                    cmd, dir, n, dir);
+            free(inputs);
+            return EXIT_USAGE;
+        }
     }
     p.rules_path = cli_rules_path(rules_opt, rules_buf, sizeof(rules_buf));
     if (p.rules_path == NULL) {

@@ -305,6 +305,10 @@ static void try_open(struct ingest_follow *in, struct followed *f)
         f->have_saved = 0;
     } else if (f->start_at_end) {
         f->pos = st.st_size;
+        if (f->pos > 0) {
+            log_at(LOG_INFO, "ingest", "following from the end, like tail -F (--from-start "
+                   "reads what is there; replay reads stored logs) path=%s", f->path);
+        }
     }
     f->start_at_end = 0;
     f->mark = mark_at(fd, f->pos);
@@ -602,6 +606,9 @@ int ingest_follow_start(struct ingest_follow *in)
         /* only what exists now is "old content"; a file that appears later is read whole */
         if (stat(in->files[i]->path, &st) != 0) {
             in->files[i]->start_at_end = 0;
+            /* like tail -F: said once, then waited for */
+            log_at(LOG_WARN, "ingest", "cannot open yet, waiting for it: %s path=%s",
+                   strerror(errno), in->files[i]->path);
         }
     }
     if (in->opts.state_dir != NULL) {

@@ -181,4 +181,24 @@ kill -TERM $t2
 wait $t2
 expect_eq "--from-start" "1 2" "$(seen "$TMP/t2.out" | tr '\n' ' ' | sed 's/ $//')"
 
+# --- a file that is not there yet: said once, waited for, read whole when it comes (tail -F);
+#     a directory is a usage error that says what to name instead
+"$RW" run "${R[@]}" "$TMP/later.log" >"$TMP/l.out" 2>"$TMP/l.err" &
+l1=$!
+PIDS+=($l1)
+for _ in $(seq 400); do grep -q 'waiting for it' "$TMP/l.err" && break; sleep 0.05; done
+grep -q "warn ingest: cannot open yet, waiting for it: No such file or directory path=$TMP/later.log" \
+    "$TMP/l.err" && pass || fail "missing file: no warning: $(cat "$TMP/l.err")"
+printf 'seq 1 late\nseq 2 late\n' >"$TMP/later.log"
+wait_count 2 "$TMP/l.out" || fail "missing file: never read once it came"
+kill -TERM $l1
+wait $l1
+expect_eq "missing file, then created" "1 2" "$(seen "$TMP/l.out" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "missing file: warned once" 1 "$(grep -c 'waiting for it' "$TMP/l.err")"
+mkdir -p "$TMP/logdir"
+timeout 10 "$RW" run "${R[@]}" "$TMP/logdir/" >/dev/null 2>"$TMP/d.err"
+expect_eq "a directory to follow" 2 $?
+grep -q "logdir/ is a directory: name the files to follow .*'$TMP/logdir/\*.log'" "$TMP/d.err" &&
+    pass || fail "directory: $(cat "$TMP/d.err")"
+
 finish
