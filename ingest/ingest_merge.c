@@ -74,6 +74,17 @@ static int fill(struct ingest_merge *m, struct msrc *s)
         return -1;
     }
     if (n == 0) {
+        int zerr;
+
+        /* zlib ends a cut-off gzip stream like a whole one, and says so only here */
+        gzerror(s->gz, &zerr);
+        if (zerr != Z_OK) {
+            log_at(LOG_ERROR, "ingest", "read failed: %s path=%s",
+                   zerr == Z_BUF_ERROR ? "unexpected end of file (a truncated .gz?)"
+                                       : gzerror(s->gz, &zerr),
+                   s->path);
+            m->stats.source_errors++;
+        }
         s->eof = 1;
         return -1;
     }
