@@ -29,7 +29,7 @@ static const char usage_text[] =
     "\n"
     "Exit codes: 0 ok, 1 runtime failure, 2 usage or rule errors.\n";
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv)
 {
     const char *cmd;
 
@@ -74,4 +74,17 @@ int main(int argc, char **argv)
     }
     fprintf(stderr, "rollwatch: unknown command '%s'\n\n%s", cmd, usage_text);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    int rc = dispatch(argc, argv);
+
+    /* what the commands print with stdio (version, help, check-rules, test-rules) must have
+     * reached stdout too: `rollwatch version > /dev/full` is a failure */
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc == EXIT_OK) {
+        fprintf(stderr, "rollwatch: writing to stdout failed\n");
+        rc = EXIT_RUNTIME;
+    }
+    return rc;
 }

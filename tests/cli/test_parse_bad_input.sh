@@ -119,5 +119,12 @@ fi
 "$RW" version | grep -Eq '^rollwatch [0-9]+\.[0-9]+\.[0-9]+' && pass || fail "version output"
 "$RW" version --bogus >/dev/null 2>&1
 expect_eq "version with an argument" 2 $?
+# output that cannot be written is a runtime failure for every command, not only the long ones
+for c in "version" "check-rules --rules $(dirname "$0")/../../rules.d" "--help"; do
+    # shellcheck disable=SC2086
+    "$RW" $c >/dev/full 2>"$TMP/full.err"
+    expect_eq "$c > /dev/full" 1 $?
+    grep -q 'writing to stdout failed' "$TMP/full.err" && pass || fail "$c > /dev/full: $(cat "$TMP/full.err")"
+done
 
 finish
