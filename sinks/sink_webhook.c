@@ -303,12 +303,17 @@ static void dead_letter(struct webhook *w, const char *id, long status, const ch
     FILE *f;
     struct timespec now;
 
-    log_at(LOG_ERROR, "sinks", "webhook rejected a delivery, moved to the dead-letter file: "
-           "sink=%s status=%ld delivery=%s response=%.200s", w->name, status, id, response);
     w->stats.dead++;
     if (ws->state_dir == NULL) {
+        /* no file to keep it in: the log is the only place left for it */
+        log_at(LOG_ERROR, "sinks", "webhook rejected a delivery; with no --state-dir there is no "
+               "dead-letter file, so its body is here: sink=%s status=%ld delivery=%s "
+               "response=%.200s body=%.*s", w->name, status, id, response, (int)blen, body);
         return;
     }
+    log_at(LOG_ERROR, "sinks", "webhook rejected a delivery, moved to the dead-letter file: "
+           "sink=%s status=%ld delivery=%s response=%.200s path=%s/deadletter.ndjson", w->name,
+           status, id, response, ws->state_dir);
     clock_gettime(CLOCK_REALTIME, &now);
     clock_format_rfc3339((int64_t)now.tv_sec * 1000000000LL, t, sizeof(t));
     sink__buf_init(&b, blen + rlen + 512);

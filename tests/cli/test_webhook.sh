@@ -75,6 +75,13 @@ jq -e '.status == 400 and (.response | contains("scripted")) and (.body | fromjs
 grep -q 'dead-letter' "$TMP/err" && pass || fail "400: no error log"
 expect_eq "400: not retried, the rest delivered" "$WANT" "$(jq -s length "$TMP/s400.log")"
 expect_eq "400: spool empty" "" "$(ls "$TMP"/state400/spool/*/ 2>/dev/null)"
+# without --state-dir there is no dead-letter file: the log says so and carries the body
+start_server s400b --script 400
+(cd "$TMP" && "$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" "$LOG" >/dev/null 2>"$TMP/err")
+expect_eq "400, no state dir: exit" 1 $?
+grep -q 'no --state-dir there is no dead-letter file, so its body is here: .*status=400 .*body={"type":"rollout"' \
+    "$TMP/err" && pass || fail "400, no state dir: $(head -c 400 "$TMP/err")"
+expect_eq "400, no state dir: no file written" "" "$(ls "$TMP"/deadletter.ndjson 2>/dev/null)"
 
 # --- a slow server (1.5 s a reply) does not slow ingest: records all printed before delivery ends
 start_server slow --delay 1.5
