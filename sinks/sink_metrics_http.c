@@ -5,6 +5,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <netdb.h>
 #include <string.h>
 
 #include "err.h"
@@ -231,7 +232,38 @@ static void on_connection(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-/* "[ADDR:]PORT", "[v6]:PORT" -> sockaddr. Returns 0 or a libuv error. */
+/* A host name's first address (IPv4 first, as "localhost" means to most scrapers). */
+static int resolve(const char *host, int port, struct sockaddr_storage *sa)
+{
+    struct addrinfo hints, *res = NULL, *ai;
+    int rc;
+
+    memset(&hints, 0, sizeof(hints));
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
+        return UV_EINVAL;
+    }
+    for (ai = res; ai != NULL && ai->ai_family != AF_INET; ai = ai->ai_next) {
+    }
+    ai = ai != NULL ? ai : res;
+    rc = UV_EINVAL;
+    if (ai != NULL && ai->ai_addrlen <= sizeof(*sa)) {
+        memcpy(sa, ai->ai_addr, ai->ai_addrlen);
+        if (ai->ai_family == AF_INET) {
+            ((struct sockaddr_in *)sa)->sin_port = htons((uint16_t)port);
+            rc = 0;
+        } else if (ai->ai_family == AF_INET6) {
+            ((struct sockaddr_in6 *)sa)->sin6_port = htons((uint16_t)port);
+            rc = 0;
+        }
+    }
+    freeaddrinfo(res);
+    return rc;
+}
+
+/* "[ADDR:]PORT", "[v6]:PORT", ":PORT" (all addresses), "HOST:PORT" -> sockaddr. 0 or a
+ * libuv error. */
 static int parse_listen(const char *listen, struct sockaddr_storage *sa)
 {
     char host[256] = "127.0.0.1";
@@ -260,10 +292,14 @@ static int parse_listen(const char *listen, struct sockaddr_storage *sa)
     if (*port_s == '\0' || *end != '\0' || port < 0 || port > 65535) {
         return UV_EINVAL;
     }
-    if (strchr(host, ':') != NULL) {
-        return uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)sa);
+    if (host[0] == '\0') {
+        snprintf(host, sizeof(host), "0.0.0.0"); /* ":9464", as Prometheus exporters take it */
     }
-    return uv_ip4_addr(host, (int)port, (struct sockaddr_in *)sa);
+    if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)sa) == 0 ||
+        uv_ip4_addr(host, (int)port, (struct sockaddr_in *)sa) == 0) {
+        return 0;
+    }
+    return resolve(host, (int)port, sa); /* "localhost:9464": once, at start-up */
 }
 
 struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const char *listen,
@@ -275,7 +311,8 @@ struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const cha
 
     memset(&sa, 0, sizeof(sa));
     if ((rc = parse_listen(listen, &sa)) != 0) {
-        err_set(e, "--metrics-listen: '%s' is not [ADDR:]PORT", listen);
+        err_set(e, "--metrics-listen: '%s' is not [ADDR:]PORT (an address or host name, and a "
+                "port from 0 to 65535)", listen);
         e->usage = 1;
         return NULL;
     }
@@ -294,7 +331,24 @@ struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const cha
         free(srv);
         return NULL;
     }
-    log_at(LOG_INFO, "sinks", "serving metrics listen=%s", listen);
+    {
+        struct sockaddr_storage bound;
+        int len = (int)sizeof(bound);
+        char ip[64] = "?";
+        int port = 0;
+
+        /* the port it got, for --metrics-listen 127.0.0.1:0 */
+        if (uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&bound, &len) == 0) {
+            if (bound.ss_family == AF_INET6) {
+                uv_ip6_name((struct sockaddr_in6 *)&bound, ip, sizeof(ip));
+                port = ntohs(((struct sockaddr_in6 *)&bound)->sin6_port);
+            } else {
+                uv_ip4_name((struct sockaddr_in *)&bound, ip, sizeof(ip));
+                port = ntohs(((struct sockaddr_in *)&bound)->sin_port);
+            }
+        }
+        log_at(LOG_INFO, "sinks", "serving metrics listen=%s address=%s port=%d", listen, ip, port);
+    }
     return srv;
 }
 

@@ -141,4 +141,15 @@ fi
 jq -e '.panels | length >= 4' "$SRC/examples/grafana-dashboard.json" >/dev/null && pass \
     || fail "grafana dashboard is not valid JSON with panels"
 
+
+# --- --metrics-listen takes a host name, and ":PORT" for all addresses; port 0 logs the port bound
+P2=$(free_port)
+"$RW" replay --rules "$SRC/rules.d" --metrics-listen "localhost:$P2" "$LOG" >/dev/null 2>"$TMP/lh.err"
+expect_eq "--metrics-listen localhost:PORT" 0 $?
+grep -q "serving metrics listen=localhost:$P2 address=127.0.0.1 port=$P2" "$TMP/lh.err" && pass \
+    || fail "localhost: $(cat "$TMP/lh.err")"
+"$RW" replay --rules "$SRC/rules.d" --metrics-listen ":0" "$LOG" >/dev/null 2>"$TMP/any.err"
+expect_eq "--metrics-listen :0" 0 $?
+grep -Eq 'serving metrics listen=:0 address=0\.0\.0\.0 port=[1-9][0-9]*$' "$TMP/any.err" && pass \
+    || fail ":0: $(cat "$TMP/any.err")"
 finish
