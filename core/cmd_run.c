@@ -570,6 +570,7 @@ int cmd_run(int argc, char **argv, int replay)
         enum webhook_format fmt;
     } hooks[32];
     size_t nhooks = 0;
+    int fmt_given = 0;
     enum webhook_format default_fmt = WEBHOOK_GENERIC;
     const char *secret_file = NULL, *state_dir = NULL, *metrics_listen = NULL;
     size_t drain_s = 10, interval_s = 0;
@@ -649,6 +650,7 @@ int cmd_run(int argc, char **argv, int replay)
                 free(inputs);
                 return EXIT_USAGE;
             }
+            fmt_given = 1;
             if (nhooks > 0) {
                 hooks[nhooks - 1].fmt = f;
             } else {
@@ -764,6 +766,9 @@ int cmd_run(int argc, char **argv, int replay)
     }
     if (secret_file != NULL && nhooks == 0) {
         log_at(LOG_WARN, "core", "--webhook-secret-file only matters with --webhook");
+    }
+    if (fmt_given && nhooks == 0) {
+        log_at(LOG_WARN, "core", "--webhook-format only matters with --webhook");
     }
     uv_loop_init(&p.loop);
     p.drain_ms = (uint64_t)drain_s * 1000;

@@ -141,6 +141,11 @@ python3 -c 'import sys; sys.stdout.write("a" * 4095 + "\n" + "b" * 900)' >"$TMP/
 "$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" --webhook-secret-file "$TMP/long.secret" \
     "$LOG" >/dev/null 2>&1
 expect_eq "secret file over 4 KiB" 2 $?
+# webhook options without a webhook do nothing, and say so
+"$RW" replay "${R[@]}" --webhook-format slack "$LOG" >/dev/null 2>"$TMP/nohook.err"
+expect_eq "--webhook-format alone: exit" 0 $?
+grep -q 'warn core: --webhook-format only matters with --webhook' "$TMP/nohook.err" && pass \
+    || fail "--webhook-format alone: $(cat "$TMP/nohook.err")"
 # a spool directory that cannot be made is the system's refusal: exit 1; a URL that is not
 # http(s) is the user's: exit 2
 "$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" --state-dir /proc/no/such \
