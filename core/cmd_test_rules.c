@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
 #include "cli.h"
@@ -473,6 +474,43 @@ static void check(struct run *run, yajl_val test)
 }
 
 /* Runs one test file. Returns 1 passed, 0 failed, -1 rule errors. */
+/*
+ * Where yajl gave up on text, as a line and column (yajl_tree_parse's message has neither), and
+ * the first line of its message.
+ */
+static void json_error_at(const char *text, size_t len, int *line, int *col, char *msg, size_t cap)
+{
+    yajl_handle h = yajl_alloc(NULL, NULL, NULL);
+    size_t at = len;
+
+    *line = 1;
+    *col = 1;
+    snprintf(msg, cap, "invalid JSON");
+    if (h == NULL) {
+        return;
+    }
+    if (yajl_parse(h, (const unsigned char *)text, len) != yajl_status_ok ||
+        yajl_complete_parse(h) != yajl_status_ok) {
+        unsigned char *m = yajl_get_error(h, 0, (const unsigned char *)text, len);
+
+        at = yajl_get_bytes_consumed(h);
+        if (m != NULL) {
+            snprintf(msg, cap, "invalid JSON: %.*s", (int)strcspn((const char *)m, "\n"),
+                     (const char *)m);
+            yajl_free_error(h, m);
+        }
+    }
+    yajl_free(h);
+    for (size_t i = 0; i < at && i < len; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *col = 1;
+        } else {
+            (*col)++;
+        }
+    }
+}
+
 static int run_test(const char *dir, const char *file, const char *rules_path)
 {
     char path[4096], errbuf[512], dirpath[4096];
@@ -491,12 +529,24 @@ static int run_test(const char *dir, const char *file, const char *rules_path)
     memset(&run, 0, sizeof(run));
     snprintf(path, sizeof(path), "%s/%s", dir, file);
     text = read_all(path, &len);
-    if (text == NULL || (test = yajl_tree_parse(text, errbuf, sizeof(errbuf))) == NULL ||
-        !YAJL_IS_OBJECT(test)) {
-        printf("FAIL %s\n      not a JSON object: %s\n", path, text ? errbuf : "cannot read");
+    if (text == NULL) {
+        fprintf(stderr, "%s: cannot read: %s\n", path, strerror(errno));
+        return -2;
+    }
+    if ((test = yajl_tree_parse(text, errbuf, sizeof(errbuf))) == NULL) {
+        int line, col;
+
+        /* a broken test file is an input error, as a broken rule file is: FILE:LINE:COL */
+        json_error_at(text, len, &line, &col, errbuf, sizeof(errbuf));
+        fprintf(stderr, "%s:%d:%d: %s\n", path, line, col, errbuf);
+        free(text);
+        return -2;
+    }
+    if (!YAJL_IS_OBJECT(test)) {
+        fprintf(stderr, "%s:1:1: a rule test is a JSON object\n", path);
         free(text);
         yajl_tree_free(test);
-        return 0;
+        return -2;
     }
     set = rules_load(rules_path, cli_print_rule_error, NULL);
     if (set == NULL) {
@@ -578,7 +628,7 @@ int cmd_test_rules(int argc, char **argv)
     char rules_buf[CLI_PATH_MAX];
     struct dirent **names = NULL;
     struct rule_set *set;
-    int c, n, passed = 0, failed = 0, rc = EXIT_OK;
+    int c, n, passed = 0, failed = 0, bad = 0, rc = EXIT_OK;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -624,7 +674,9 @@ int cmd_test_rules(int argc, char **argv)
     for (int i = 0; i < n; i++) {
         int r = rc == EXIT_USAGE ? 0 : run_test(argv[optind], names[i]->d_name, rules_path);
 
-        if (r < 0) {
+        if (r == -2) {
+            bad++; /* named on stderr; the other tests still run */
+        } else if (r < 0) {
             rc = EXIT_USAGE;
         } else if (r > 0) {
             passed++;
@@ -634,6 +686,10 @@ int cmd_test_rules(int argc, char **argv)
         free(names[i]);
     }
     free(names);
+    if (bad > 0) {
+        printf("%d passed, %d failed, %d not readable as a test\n", passed, failed, bad);
+        return EXIT_USAGE;
+    }
     printf("%d passed, %d failed\n", passed, failed);
     if (rc == EXIT_USAGE) {
         return rc;

@@ -61,6 +61,15 @@ grep -q 'line 1: class is absent, expected "crash_loop"' "$TMP/out" && pass || f
 grep -q 'unknown alert field "clas"' "$TMP/out" && pass || fail "test-rules: typo not reported"
 "$RW" test-rules --rules "$SRC/rules.d" "$TMP/no-such-dir" >/dev/null 2>&1
 expect_eq "test-rules missing dir" 2 $?
+# a test file that is not JSON is an input error with its place (exit 2); the others still run
+mkdir -p "$TMP/brokentests"
+cp "$SRC/tests/rules/class-oom.json" "$TMP/brokentests/"
+printf '{\n  "name": "x",\n  "lines": [\n    "a" "b"\n  ]\n}\n' >"$TMP/brokentests/broken.json"
+"$RW" test-rules --rules "$SRC/rules.d" "$TMP/brokentests" >"$TMP/out" 2>"$TMP/err"
+expect_eq "test-rules with a broken test file" 2 $?
+grep -q "^$TMP/brokentests/broken.json:4:[0-9]*: invalid JSON: parse error: after array element" "$TMP/err" \
+    && pass || fail "broken test file: $(cat "$TMP/err")"
+expect_eq "broken test file: the others ran" "1 passed, 0 failed, 1 not readable as a test" "$(tail -n 1 "$TMP/out")"
 
 # --- replay of the samples: the verdicts a user expects
 R=(--rules "$SRC/rules.d" --app myapp -q)
