@@ -595,6 +595,11 @@ int cmd_run(int argc, char **argv, int replay)
             rules_opt = optarg;
             break;
         case 'a':
+            if (optarg[0] == '\0') {
+                fprintf(stderr, "rollwatch %s: --app needs a name (the Convox app)\n", cmd);
+                free(inputs);
+                return EXIT_USAGE;
+            }
             app = optarg;
             break;
         case 'i':
@@ -611,7 +616,8 @@ int cmd_run(int argc, char **argv, int replay)
             break;
         case 'o':
             if (sink_format_parse(optarg, &fmt) != 0) {
-                fprintf(stderr, "rollwatch %s: --output must be json, text or none\n", cmd);
+                fprintf(stderr, "rollwatch %s: --output must be json, text or none, got '%s'\n",
+                        cmd, optarg);
                 free(inputs);
                 return EXIT_USAGE;
             }
@@ -646,7 +652,7 @@ int cmd_run(int argc, char **argv, int replay)
 
             if (webhook_format_parse(optarg, &f) != 0) {
                 fprintf(stderr, "rollwatch %s: --webhook-format must be generic, slack or "
-                                "alertmanager\n", cmd);
+                                "alertmanager, got '%s'\n", cmd, optarg);
                 free(inputs);
                 return EXIT_USAGE;
             }
@@ -703,15 +709,18 @@ int cmd_run(int argc, char **argv, int replay)
         }
         case 'I':
             if (cli_parse_size(optarg, 1, 86400, &interval_s) != 0) {
-                fprintf(stderr, "rollwatch %s: --metrics-interval takes seconds (1 to 86400)\n",
-                        cmd);
+                fprintf(stderr,
+                        "rollwatch %s: --metrics-interval takes seconds (1 to 86400), got '%s'\n",
+                        cmd, optarg);
                 free(inputs);
                 return EXIT_USAGE;
             }
             break;
         case 'D':
             if (cli_parse_size(optarg, 0, 86400, &drain_s) != 0) {
-                fprintf(stderr, "rollwatch %s: --drain-timeout takes seconds (0 to 86400)\n", cmd);
+                fprintf(stderr,
+                        "rollwatch %s: --drain-timeout takes seconds (0 to 86400), got '%s'\n", cmd,
+                        optarg);
                 free(inputs);
                 return EXIT_USAGE;
             }

@@ -33,7 +33,10 @@ static int dispatch(int argc, char **argv)
 {
     const char *cmd;
 
+    static char run_name[] = "run"; /* getopt's messages name the command, as for the others */
+
     if (argc < 2) {
+        argv[0] = run_name;
         return cmd_run(argc, argv, 0); /* no command: run on standard input */
     }
     cmd = argv[1];
@@ -70,6 +73,7 @@ static int dispatch(int argc, char **argv)
     }
     /* "rollwatch [run] [OPTIONS] [FILE...]": options or a file name mean run */
     if (cmd[0] == '-' || access(cmd, F_OK) == 0) {
+        argv[0] = run_name;
         return cmd_run(argc, argv, 0);
     }
     fprintf(stderr, "rollwatch: unknown command '%s'\n\n%s", cmd, usage_text);

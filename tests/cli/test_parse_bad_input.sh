@@ -119,6 +119,15 @@ fi
 "$RW" version | grep -Eq '^rollwatch [0-9]+\.[0-9]+\.[0-9]+' && pass || fail "version output"
 "$RW" version --bogus >/dev/null 2>&1
 expect_eq "version with an argument" 2 $?
+# bad option values are usage errors that repeat the value; an empty --app is not a name
+"$RW" replay --output xml /dev/null >/dev/null 2>"$TMP/opt.err"
+expect_eq "--output xml" 2 $?
+grep -q "output must be json, text or none, got 'xml'" "$TMP/opt.err" && pass || fail "--output xml: $(cat "$TMP/opt.err")"
+"$RW" replay --app "" /dev/null >/dev/null 2>"$TMP/opt.err"
+expect_eq "--app ''" 2 $?
+"$RW" --bogus </dev/null >/dev/null 2>"$TMP/opt.err"
+expect_eq "no command, unknown option" 2 $?
+grep -q "^run: unrecognized option '--bogus'" "$TMP/opt.err" && pass || fail "unknown option: $(cat "$TMP/opt.err")"
 # output that cannot be written is a runtime failure for every command, not only the long ones
 for c in "version" "check-rules --rules $(dirname "$0")/../../rules.d" "--help"; do
     # shellcheck disable=SC2086
