@@ -476,12 +476,13 @@ static void check(struct run *run, yajl_val test)
 /* Runs one test file. Returns 1 passed, 0 failed, -1 rule errors. */
 /*
  * Where yajl gave up on text, as a line and column (yajl_tree_parse's message has neither), and
- * the first line of its message.
+ * the first line of its message. The same options as yajl_tree_parse (comments allowed).
  */
 static void json_error_at(const char *text, size_t len, int *line, int *col, char *msg, size_t cap)
 {
     yajl_handle h = yajl_alloc(NULL, NULL, NULL);
-    size_t at = len;
+    size_t at = len; /* the input ended too soon: the place is its end */
+    unsigned char *m = NULL;
 
     *line = 1;
     *col = 1;
@@ -489,16 +490,19 @@ static void json_error_at(const char *text, size_t len, int *line, int *col, cha
     if (h == NULL) {
         return;
     }
-    if (yajl_parse(h, (const unsigned char *)text, len) != yajl_status_ok ||
-        yajl_complete_parse(h) != yajl_status_ok) {
-        unsigned char *m = yajl_get_error(h, 0, (const unsigned char *)text, len);
-
+    yajl_config(h, yajl_allow_comments, 1);
+    if (yajl_parse(h, (const unsigned char *)text, len) != yajl_status_ok) {
+        /* consumed ends just past the token it could not take: point at its last byte */
         at = yajl_get_bytes_consumed(h);
-        if (m != NULL) {
-            snprintf(msg, cap, "invalid JSON: %.*s", (int)strcspn((const char *)m, "\n"),
-                     (const char *)m);
-            yajl_free_error(h, m);
-        }
+        at = at > 0 ? at - 1 : 0;
+        m = yajl_get_error(h, 0, (const unsigned char *)text, len);
+    } else if (yajl_complete_parse(h) != yajl_status_ok) {
+        m = yajl_get_error(h, 0, (const unsigned char *)text, len);
+    }
+    if (m != NULL) {
+        snprintf(msg, cap, "invalid JSON: %.*s", (int)strcspn((const char *)m, "\n"),
+                 (const char *)m);
+        yajl_free_error(h, m);
     }
     yajl_free(h);
     for (size_t i = 0; i < at && i < len; i++) {

@@ -79,8 +79,9 @@ struct rollout {
     int64_t began_at; /* the time of the line it started at (started_at may be earlier) */
     unsigned emitted; /* 1 << enum rollout_status */
     char decider[32]; /* the status that failed it: Deadline, Error, ERROR: rollback, … */
-    char *last_line;  /* in mem: the raw line of its last transition or verdict, the evidence
-                       * of a rollout alert that no pod failure explains */
+    /* the raw line of its last transition or verdict, the evidence of a rollout alert that no
+     * pod failure explains (an atom line is short; a CLI line is cut) */
+    char last_line[512];
     char *transitions[MAX_TRANSITIONS]; /* in mem, as every string below */
     size_t nt;
     char *services[MAX_SERVICES];
@@ -150,7 +151,7 @@ static void rollout_clear(struct rollout *ro)
     memset(ro->pod_slot, 0, sizeof(ro->pod_slot));
     ro->emitted = 0;
     ro->decider[0] = '\0';
-    ro->last_line = NULL;
+    ro->last_line[0] = '\0';
     ro->start_seen = 0;
 }
 
@@ -303,11 +304,11 @@ static void add_transition(struct rollout *ro, const char *text, int unique)
     ro->transitions[ro->nt++] = arena_strndup(&ro->mem, text, strlen(text));
 }
 
-/* r's line as the rollout's evidence (an atom line is short; a CLI line is cut) */
+/* r's line as the rollout's evidence */
 static void note_line(struct rollout *ro, const struct record *r)
 {
     if (r->line.p != NULL) {
-        ro->last_line = arena_strndup(&ro->mem, r->line.p, r->line.len < 1024 ? r->line.len : 1024);
+        text_put(ro->last_line, sizeof(ro->last_line), 0, r->line.p, r->line.len);
     }
 }
 
@@ -491,7 +492,7 @@ static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, co
     r.release = sl(ro->release);
     r.service = m ? sl(m->service) : SLICE_NONE;
     r.kind = RECORD_ATOM;
-    ev = m ? sl(m->evidence) : ro->last_line ? sl(ro->last_line) : SLICE_NONE;
+    ev = m ? sl(m->evidence) : ro->last_line[0] ? sl(ro->last_line) : SLICE_NONE;
     tracker_alert_name(cls_name, name, sizeof(name));
     memset(&sp, 0, sizeof(sp));
     sp.rule = -1;

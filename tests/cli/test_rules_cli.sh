@@ -67,9 +67,16 @@ cp "$SRC/tests/rules/class-oom.json" "$TMP/brokentests/"
 printf '{\n  "name": "x",\n  "lines": [\n    "a" "b"\n  ]\n}\n' >"$TMP/brokentests/broken.json"
 "$RW" test-rules --rules "$SRC/rules.d" "$TMP/brokentests" >"$TMP/out" 2>"$TMP/err"
 expect_eq "test-rules with a broken test file" 2 $?
-grep -q "^$TMP/brokentests/broken.json:4:[0-9]*: invalid JSON: parse error: after array element" "$TMP/err" \
+grep -q "^$TMP/brokentests/broken.json:4:11: invalid JSON: parse error: after array element" "$TMP/err" \
     && pass || fail "broken test file: $(cat "$TMP/err")"
 expect_eq "broken test file: the others ran" "1 passed, 0 failed, 1 not readable as a test" "$(tail -n 1 "$TMP/out")"
+# comments are allowed in tests as in rules: the error is where the JSON breaks, not at the comment;
+# a file that ends too soon is placed at its end
+printf '{"a":1,\n // c\n "b": }' >"$TMP/brokentests/broken.json"
+printf '{"a": [1,\n2,\n' >"$TMP/brokentests/cut.json"
+"$RW" test-rules --rules "$SRC/rules.d" "$TMP/brokentests" >/dev/null 2>"$TMP/err"
+grep -q "broken.json:3:7: invalid JSON: parse error: unallowed token" "$TMP/err" && pass || fail "comment: $(cat "$TMP/err")"
+grep -q "cut.json:3:1: invalid JSON: parse error: premature EOF" "$TMP/err" && pass || fail "cut: $(cat "$TMP/err")"
 
 # --- replay of the samples: the verdicts a user expects
 R=(--rules "$SRC/rules.d" --app myapp -q)
