@@ -304,16 +304,6 @@ static void dead_letter(struct webhook *w, const char *id, long status, const ch
     struct timespec now;
 
     w->stats.dead++;
-    if (ws->state_dir == NULL) {
-        /* no file to keep it in: the log is the only place left for it */
-        log_at(LOG_ERROR, "sinks", "webhook rejected a delivery; with no --state-dir there is no "
-               "dead-letter file, so its body is here: sink=%s status=%ld delivery=%s "
-               "response=%.200s body=%.*s", w->name, status, id, response, (int)blen, body);
-        return;
-    }
-    log_at(LOG_ERROR, "sinks", "webhook rejected a delivery, moved to the dead-letter file: "
-           "sink=%s status=%ld delivery=%s response=%.200s path=%s/deadletter.ndjson", w->name,
-           status, id, response, ws->state_dir);
     clock_gettime(CLOCK_REALTIME, &now);
     clock_format_rfc3339((int64_t)now.tv_sec * 1000000000LL, t, sizeof(t));
     sink__buf_init(&b, blen + rlen + 512);
@@ -332,6 +322,20 @@ static void dead_letter(struct webhook *w, const char *id, long status, const ch
     LIT(&b, ",\"body\":");
     sink__json_str(&b, body, blen, 1);
     LIT(&b, "}\n");
+    if (ws->state_dir == NULL) {
+        /* no file to keep it in: stderr is the only place left for it, whole (a log line is
+         * cut at 2 KiB) */
+        log_at(LOG_ERROR, "sinks", "webhook rejected a delivery; with no --state-dir there is no "
+               "dead-letter file, so the dead letter follows on stderr as one JSON line: sink=%s "
+               "status=%ld delivery=%s response=%.200s", w->name, status, id, response);
+        fwrite(b.p, 1, b.len, stderr);
+        fflush(stderr);
+        sink__buf_free(&b);
+        return;
+    }
+    log_at(LOG_ERROR, "sinks", "webhook rejected a delivery, moved to the dead-letter file: "
+           "sink=%s status=%ld delivery=%s response=%.200s path=%s/deadletter.ndjson", w->name,
+           status, id, response, ws->state_dir);
     snprintf(path, sizeof(path), "%s/deadletter.ndjson", ws->state_dir);
     f = fopen(path, "a");
     if (f == NULL || fwrite(b.p, 1, b.len, f) != b.len || fflush(f) != 0 ||

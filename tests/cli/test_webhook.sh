@@ -79,8 +79,10 @@ expect_eq "400: spool empty" "" "$(ls "$TMP"/state400/spool/*/ 2>/dev/null)"
 start_server s400b --script 400
 (cd "$TMP" && "$RW" replay "${R[@]}" --webhook "http://127.0.0.1:$PORT/hook" "$LOG" >/dev/null 2>"$TMP/err")
 expect_eq "400, no state dir: exit" 1 $?
-grep -q 'no --state-dir there is no dead-letter file, so its body is here: .*status=400 .*body={"type":"rollout"' \
+grep -q 'no --state-dir there is no dead-letter file, so the dead letter follows on stderr as one JSON line: .*status=400' \
     "$TMP/err" && pass || fail "400, no state dir: $(head -c 400 "$TMP/err")"
+grep '^{' "$TMP/err" | jq -e -s 'length == 1 and (.[0].status == 400) and (.[0].body | fromjson | .type == "rollout")' \
+    >/dev/null && pass || fail "400, no state dir: the dead letter is not on stderr whole: $(grep '^{' "$TMP/err" | head -c 300)"
 expect_eq "400, no state dir: no file written" "" "$(ls "$TMP"/deadletter.ndjson 2>/dev/null)"
 
 # --- a slow server (1.5 s a reply) does not slow ingest: records all printed before delivery ends
