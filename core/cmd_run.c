@@ -576,6 +576,7 @@ int cmd_run(int argc, char **argv, int replay)
     size_t drain_s = 10, interval_s = 0;
     int from_start = 0;
     char **exec_argv = NULL;
+    const char *exec_cmd = NULL; /* --exec, checked */
     const char *report_out = NULL;
     int report_fmt = -1;
     struct ingest_opts iopts = {0};
@@ -693,8 +694,9 @@ int cmd_run(int argc, char **argv, int replay)
         case 'E': {
             const char *why = NULL;
 
-            cli_free_args(exec_argv);
-            exec_argv = NULL;
+            /* checked now, split again where it is used: the usage errors between here and
+             * there would each have to free it */
+            exec_cmd = optarg;
             if (replay) {
                 fprintf(stderr, "rollwatch replay: --exec is for run (live input)\n");
                 free(inputs);
@@ -705,6 +707,8 @@ int cmd_run(int argc, char **argv, int replay)
                 free(inputs);
                 return EXIT_USAGE;
             }
+            cli_free_args(exec_argv);
+            exec_argv = NULL;
             break;
         }
         case 'I':
@@ -884,8 +888,12 @@ int cmd_run(int argc, char **argv, int replay)
             }
             free(app_copy);
         }
-        if (exec_argv != NULL) {
-            p.exec = ingest_exec_new(&p.loop, exec_argv, app, iopts.max_line, on_line, &p);
+        if (exec_cmd != NULL) {
+            const char *why = NULL; /* none: exec_cmd was checked */
+
+            if (cli_split_args(exec_cmd, &exec_argv, &why) == 0) {
+                p.exec = ingest_exec_new(&p.loop, exec_argv, app, iopts.max_line, on_line, &p);
+            }
             cli_free_args(exec_argv);
             exec_argv = NULL;
         }

@@ -232,8 +232,12 @@ static void on_connection(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 
-/* A host name's first address (IPv4 first, as "localhost" means to most scrapers). */
-static int resolve(const char *host, int port, struct sockaddr_storage *sa)
+/*
+ * A host name's first address (IPv4 first, as "localhost" means to most scrapers). 0, or
+ * getaddrinfo's error (*gai) with UV_EAI_NONAME for a name that does not exist, UV_EAGAIN for
+ * a lookup that may work later.
+ */
+static int resolve(const char *host, int port, struct sockaddr_storage *sa, int *gai)
 {
     struct addrinfo hints, *res = NULL, *ai;
     int rc;
@@ -242,7 +246,8 @@ static int resolve(const char *host, int port, struct sockaddr_storage *sa)
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
     if ((rc = getaddrinfo(host, NULL, &hints, &res)) != 0) {
-        return UV_EINVAL;
+        *gai = rc;
+        return rc == EAI_NONAME ? UV_EAI_NONAME : UV_EAGAIN;
     }
     for (ai = res; ai != NULL && ai->ai_family != AF_INET; ai = ai->ai_next) {
     }
@@ -264,7 +269,7 @@ static int resolve(const char *host, int port, struct sockaddr_storage *sa)
 
 /* "[ADDR:]PORT", "[v6]:PORT", ":PORT" (all addresses), "HOST:PORT" -> sockaddr. 0 or a
  * libuv error. */
-static int parse_listen(const char *listen, struct sockaddr_storage *sa)
+static int parse_listen(const char *listen, struct sockaddr_storage *sa, int *gai)
 {
     char host[256] = "127.0.0.1";
     const char *port_s = listen;
@@ -299,7 +304,7 @@ static int parse_listen(const char *listen, struct sockaddr_storage *sa)
         uv_ip4_addr(host, (int)port, (struct sockaddr_in *)sa) == 0) {
         return 0;
     }
-    return resolve(host, (int)port, sa); /* "localhost:9464": once, at start-up */
+    return resolve(host, (int)port, sa, gai); /* "localhost:9464": once, at start-up */
 }
 
 struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const char *listen,
@@ -307,10 +312,17 @@ struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const cha
 {
     struct sink_metrics_server *srv;
     struct sockaddr_storage sa;
-    int rc;
+    int rc, gai = 0;
 
     memset(&sa, 0, sizeof(sa));
-    if ((rc = parse_listen(listen, &sa)) != 0) {
+    if ((rc = parse_listen(listen, &sa, &gai)) != 0) {
+        if (gai != 0) {
+            /* a name that does not exist is the user's mistake; DNS that fails is the system's */
+            err_set(e, "--metrics-listen %s: cannot resolve the host: %s", listen,
+                    gai_strerror(gai));
+            e->usage = rc == UV_EAI_NONAME;
+            return NULL;
+        }
         err_set(e, "--metrics-listen: '%s' is not [ADDR:]PORT (an address or host name, and a "
                 "port from 0 to 65535)", listen);
         e->usage = 1;
