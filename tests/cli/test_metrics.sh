@@ -152,8 +152,10 @@ grep -q "serving metrics listen=localhost:$P2 address=127.0.0.1 port=$P2" "$TMP/
 expect_eq "--metrics-listen :0" 0 $?
 grep -Eq 'serving metrics listen=:0 address=0\.0\.0\.0 port=[1-9][0-9]*$' "$TMP/any.err" && pass \
     || fail ":0: $(cat "$TMP/any.err")"
+# (2 where a resolver answers that the name does not exist, 1 where none can be asked: CI's)
 "$RW" replay --rules "$SRC/rules.d" --metrics-listen "nosuch.invalid:0" "$LOG" >/dev/null 2>"$TMP/nx.err"
-expect_eq "--metrics-listen with a name that does not exist" 2 $?
+rc=$?
+[ "$rc" = 1 ] || [ "$rc" = 2 ] && pass || fail "--metrics-listen with a name that does not exist: exit $rc"
 grep -q "metrics-listen nosuch.invalid:0: cannot resolve the host: " "$TMP/nx.err" && pass \
     || fail "unknown host: $(cat "$TMP/nx.err")"
 finish
