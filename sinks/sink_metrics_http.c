@@ -298,7 +298,9 @@ static int parse_listen(const char *listen, struct sockaddr_storage *sa, int *ga
         return UV_EINVAL;
     }
     if (host[0] == '\0') {
-        snprintf(host, sizeof(host), "0.0.0.0"); /* ":9464", as Prometheus exporters take it */
+        /* ":9464", as Prometheus exporters take it: every address, IPv6 and IPv4 (a dual-stack
+         * socket; the caller falls back to IPv4 alone where IPv6 is off) */
+        snprintf(host, sizeof(host), "::");
     }
     if (uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)sa) == 0 ||
         uv_ip4_addr(host, (int)port, (struct sockaddr_in *)sa) == 0) {
@@ -333,8 +335,15 @@ struct sink_metrics_server *sink_metrics_server_start(uv_loop_t *loop, const cha
     srv->metrics = m;
     uv_tcp_init(loop, &srv->listener);
     srv->listener.data = srv;
-    if ((rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&sa, 0)) != 0 ||
-        (rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection)) != 0) {
+    rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&sa, 0);
+    if ((rc == UV_EAFNOSUPPORT || rc == UV_EADDRNOTAVAIL) && listen[0] == ':') {
+        struct sockaddr_in *any4 = (struct sockaddr_in *)&sa;
+
+        /* a kernel without IPv6: ":PORT" is every IPv4 address */
+        uv_ip4_addr("0.0.0.0", ntohs(((struct sockaddr_in6 *)&sa)->sin6_port), any4);
+        rc = uv_tcp_bind(&srv->listener, (const struct sockaddr *)&sa, 0);
+    }
+    if (rc != 0 || (rc = uv_listen((uv_stream_t *)&srv->listener, 128, on_connection)) != 0) {
         err_set(e, "--metrics-listen %s: %s", listen, uv_strerror(rc));
         srv->closing = 1;
         uv_close((uv_handle_t *)&srv->listener, NULL);
