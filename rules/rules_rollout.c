@@ -1071,6 +1071,12 @@ void rules__rollouts_record(struct rules_engine *eng, const struct record *r)
     if (r->kind == RECORD_APP && r->class_name.p == NULL && r->event.p == NULL) {
         return;
     }
+    if (r->pod.p != NULL && r->replicaset.p == NULL) {
+        /* a pod no ReplicaSet owns (a timer's, a one-off `convox run`, a build, an agent): the
+         * rollout neither waits for it nor fails by it. A timer running every minute held a
+         * stuck rollout back forever, and a failed build pod became its diagnosis */
+        return;
+    }
     e = rules__kv_get(&eng->rollouts->apps, r->app.p ? r->app.p : "", r->app.len);
     if (e == NULL || (ro = e->val)->phase != RO_ACTIVE) {
         /* (a late line of the rollout that just ended is that one's) */
