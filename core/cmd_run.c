@@ -56,7 +56,8 @@ static const char run_help[] =
     "  --report text|json|html  at the end, per rollout: verdict, diagnosis, hint, failures\n"
     "                       and a timeline of atom transitions and each pod's life (html: one\n"
     "                       self-contained page with an SVG timeline)\n"
-    "  --report-out FILE    write the report there (default: standard output, after the rest)\n"
+    "  --report-out FILE    write the report there (default: standard output, after the rest;\n"
+    "                       there a text or html report needs --output none)\n"
     "  --metrics-listen [ADDR:]PORT  serve Prometheus /metrics and /healthz (ADDR 127.0.0.1 if\n"
     "                       not given)\n"
     "  --metrics-interval S also print a {\"type\":\"metrics\"} snapshot every S seconds (and at\n"
@@ -743,6 +744,32 @@ int cmd_run(int argc, char **argv, int replay)
         fprintf(stderr, "rollwatch replay: name the log files to replay (see --help)\n");
         free(inputs);
         return EXIT_USAGE;
+    }
+    if (!replay && (report_fmt >= 0 || report_out != NULL)) {
+        fprintf(stderr, "rollwatch run: --report is for replay (a post-mortem of stored logs)\n");
+        free(inputs);
+        return EXIT_USAGE;
+    }
+    if (report_fmt >= 0 && report_fmt != REPORT_JSON && report_out == NULL &&
+        fmt == SINK_FORMAT_JSON) {
+        /* after the NDJSON on stdout, a text or HTML report would break every consumer of it */
+        fprintf(stderr, "rollwatch replay: a %s report on standard output would follow the NDJSON "
+                        "output there: name a file with --report-out, or add --output none\n",
+                report_fmt == REPORT_HTML ? "HTML" : "text");
+        free(inputs);
+        return EXIT_USAGE;
+    }
+    if (report_out != NULL) {
+        /* found out now, not after the whole replay */
+        FILE *probe = fopen(report_out, "a");
+
+        if (probe == NULL) {
+            fprintf(stderr, "rollwatch replay: cannot write the report: %s path=%s\n",
+                    strerror(errno), report_out);
+            free(inputs);
+            return EXIT_RUNTIME;
+        }
+        fclose(probe);
     }
     for (size_t i = 0; !replay && i < ninputs + (size_t)(argc - optind); i++) {
         const char *spec = i < ninputs ? inputs[i] : argv[optind + (int)(i - ninputs)];

@@ -79,6 +79,22 @@ jq -e '.type == "report" and (.rollouts | length == 2) and
     || fail "report json: $(head -c 400 "$TMP/report.json")"
 "$RW" replay "${R[@]}" --report pdf "$LOG" >/dev/null 2>&1
 expect_eq "bad --report" 2 $?
+# a report that would break the NDJSON on stdout, a report path that cannot be written (found
+# before the replay, not after), a report asked of run: each refused up front
+"$RW" replay "${R[@]}" --output json --report text "$LOG" >"$TMP/mix.out" 2>"$TMP/mix.err"
+expect_eq "text report after NDJSON on stdout" 2 $?
+expect_eq "nothing replayed when refused" "" "$(cat "$TMP/mix.out")"
+grep -q 'name a file with --report-out, or add --output none' "$TMP/mix.err" && pass || fail "mix: $(cat "$TMP/mix.err")"
+"$RW" replay "${R[@]}" --output json --report json "$LOG" >"$TMP/rj.out"
+expect_valid_ndjson "$TMP/rj.out"
+expect_eq "a JSON report is one more NDJSON line" report "$(tail -n 1 "$TMP/rj.out" | jq -r .type)"
+"$RW" replay "${R[@]}" --output json --report-out "$TMP/no/such/dir/r.txt" "$LOG" >"$TMP/ro.out" 2>"$TMP/ro.err"
+expect_eq "unwritable --report-out" 1 $?
+expect_eq "unwritable --report-out: nothing replayed" "" "$(cat "$TMP/ro.out")"
+grep -q "cannot write the report: No such file or directory path=$TMP/no/such/dir/r.txt" "$TMP/ro.err" \
+    && pass || fail "unwritable --report-out: $(cat "$TMP/ro.err")"
+"$RW" run "${R[@]}" --report text </dev/null >/dev/null 2>&1
+expect_eq "--report with run" 2 $?
 
 # --- on a terminal: a progress bar on stderr, then the summary
 for _ in $(seq 150); do cat "$LOG"; done >"$TMP/big.log"
