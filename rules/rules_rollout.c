@@ -544,7 +544,7 @@ static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_stat
 {
     struct rollout_failure fails[MAX_FAILURES];
     struct rollout_event ev;
-    char diagnosis[TEXT_MAX], duration[32];
+    char diagnosis[TEXT_MAX], duration[32], class_hint[2048];
     struct slice app = sl(ro->app);
 
     if (ro->emitted & (1u << st)) {
@@ -575,6 +575,29 @@ static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_stat
     ev.nfailures = ro->nf;
     ev.diagnosis = diagnosis;
     ev.hint = main_failure(ro) ? main_failure(ro)->hint : NULL;
+    if (ev.hint == NULL && st != ROLLOUT_STARTED && st != ROLLOUT_SUCCEEDED) {
+        /* no pod failure to say what to fix: the rollout class's own hint says what to do (a
+         * failed rollback, the worst outcome, had none in the report) */
+        const struct rule_class *cls =
+            find_class(eng->set, tracker_class[st == ROLLOUT_STUCK             ? TRACKER_STUCK
+                                               : st == ROLLOUT_ROLLBACK_FAILED ? TRACKER_ROLLBACK_FAILED
+                                                                               : TRACKER_FAILED]);
+
+        if (cls != NULL) {
+            struct tpl_ctx ctx = {0};
+            struct record r;
+
+            memset(&r, 0, sizeof(r));
+            r.app = ro->app[0] ? sl(ro->app) : SLICE_NONE;
+            r.release = sl(ro->release);
+            r.kind = RECORD_ATOM;
+            ctx.diagnosis = diagnosis;
+            ctx.duration = duration;
+            ctx.status = ro->decider[0] ? ro->decider : NULL;
+            rules__tpl_render(&cls->hint, &r, &ctx, class_hint, sizeof(class_hint));
+            ev.hint = class_hint[0] ? class_hint : NULL;
+        }
+    }
     ev.timeline = ro->timeline;
     ev.ntimeline = ro->ntl;
     if (st == ROLLOUT_STARTED) {

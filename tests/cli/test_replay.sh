@@ -95,6 +95,11 @@ grep -q "cannot write the report: No such file or directory path=$TMP/no/such/di
     && pass || fail "unwritable --report-out: $(cat "$TMP/ro.err")"
 "$RW" run "${R[@]}" --report text </dev/null >/dev/null 2>&1
 expect_eq "--report with run" 2 $?
+# a failed rollback with no pod failure behind it still says what to do: its class's hint
+"$RW" replay --rules "$SRC/rules.d" --app myapp -q --output none --report json \
+    "$SRC/tests/scenarios/rollback-failed.log" >"$TMP/rbf.json"
+jq -e '.rollouts[] | select(.status == "rollback_failed") | .hint | test("rollback")' "$TMP/rbf.json" \
+    >/dev/null && pass || fail "rollback_failed report hint: $(head -c 300 "$TMP/rbf.json")"
 
 # --- on a terminal: a progress bar on stderr, then the summary
 for _ in $(seq 150); do cat "$LOG"; done >"$TMP/big.log"
