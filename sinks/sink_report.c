@@ -169,9 +169,17 @@ static void write_text(const struct sink_report *rep, FILE *out)
         clock_format_rfc3339(r->started_at, a, sizeof(a));
         clock_format_rfc3339(r->at, b, sizeof(b));
         rel(d, sizeof(d), r->at - r->started_at);
-        fprintf(out, "== %s %s: %s after %s%s\n   %s .. %s\n", r->app[0] ? r->app : "-",
-                r->release ? r->release : "(release unknown)", rollout_status_name(r->status), d + 1,
-                r->start_seen ? "" : " (the log began mid-rollout)", a, b);
+        if (r->at == 0) {
+            /* a deploy transcript without a single timestamp: no time to give, not 1970 */
+            fprintf(out, "== %s %s: %s%s\n   times unknown (no timestamp in the log)\n",
+                    r->app[0] ? r->app : "-", r->release ? r->release : "(release unknown)",
+                    rollout_status_name(r->status),
+                    r->start_seen ? "" : " (the log began mid-rollout)");
+        } else {
+            fprintf(out, "== %s %s: %s after %s%s\n   %s .. %s\n", r->app[0] ? r->app : "-",
+                    r->release ? r->release : "(release unknown)", rollout_status_name(r->status),
+                    d + 1, r->start_seen ? "" : " (the log began mid-rollout)", a, b);
+        }
         if (r->diagnosis && r->diagnosis[0]) {
             fprintf(out, "   diagnosis: %s\n", r->diagnosis);
         }
@@ -258,13 +266,17 @@ static void write_json(const struct sink_report *rep, FILE *out)
         jstr(&b, r->release);
         LIT(&b, ",\"status\":");
         jstr(&b, rollout_status_name(r->status));
-        LIT(&b, ",\"started_at\":\"");
-        sink__buf_add(&b, t, clock_format_rfc3339(r->started_at, t, sizeof(t)));
-        LIT(&b, "\",\"at\":\"");
-        sink__buf_add(&b, t, clock_format_rfc3339(r->at, t, sizeof(t)));
-        snprintf(num, sizeof(num), "\",\"duration_s\":%lld",
-                 (long long)((r->at - r->started_at) / 1000000000LL));
-        sink__buf_add(&b, num, strlen(num));
+        if (r->at == 0) { /* no timestamp in the log (see write_text) */
+            LIT(&b, ",\"started_at\":null,\"at\":null,\"duration_s\":null");
+        } else {
+            LIT(&b, ",\"started_at\":\"");
+            sink__buf_add(&b, t, clock_format_rfc3339(r->started_at, t, sizeof(t)));
+            LIT(&b, "\",\"at\":\"");
+            sink__buf_add(&b, t, clock_format_rfc3339(r->at, t, sizeof(t)));
+            snprintf(num, sizeof(num), "\",\"duration_s\":%lld",
+                     (long long)((r->at - r->started_at) / 1000000000LL));
+            sink__buf_add(&b, num, strlen(num));
+        }
         add_s(&b, r->start_seen ? ",\"start_seen\":true" : ",\"start_seen\":false");
         LIT(&b, ",\"diagnosis\":");
         jstr(&b, r->diagnosis);
@@ -404,9 +416,14 @@ static void write_html_rollout(const struct rep_rollout *r, size_t idx, FILE *ou
     h(out, r->app[0] ? r->app : "(app unknown)");
     fputs(" <span class=\"release\">", out);
     h(out, r->release ? r->release : "release unknown");
-    fprintf(out, "</span> <span class=\"status %s\">%s</span> <span class=\"dur\">after %s, from ",
-            bad ? "bad" : "good", rollout_status_name(r->status), d + 1);
-    h(out, a);
+    fprintf(out, "</span> <span class=\"status %s\">%s</span> <span class=\"dur\">",
+            bad ? "bad" : "good", rollout_status_name(r->status));
+    if (r->at == 0) {
+        fputs("times unknown (no timestamp in the log)", out);
+    } else {
+        fprintf(out, "after %s, from ", d + 1);
+        h(out, a);
+    }
     fputs("</span></h2>\n", out);
     if (r->diagnosis && r->diagnosis[0]) {
         fputs("<p class=\"diagnosis\"><b>Diagnosis:</b> ", out);

@@ -95,6 +95,15 @@ grep -q "cannot write the report: No such file or directory path=$TMP/no/such/di
     && pass || fail "unwritable --report-out: $(cat "$TMP/ro.err")"
 "$RW" run "${R[@]}" --report text </dev/null >/dev/null 2>&1
 expect_eq "--report with run" 2 $?
+# a deploy transcript without a timestamp: its times are unknown, not 1970
+"$RW" replay --rules "$SRC/rules.d" --app myapp -q --output none --report text \
+    "$SRC/tests/scenarios/transcript-only-ok.log" >"$TMP/tr.txt"
+grep -q 'times unknown (no timestamp in the log)' "$TMP/tr.txt" && ! grep -q 1970 "$TMP/tr.txt" && pass \
+    || fail "transcript-only report: $(head -c 300 "$TMP/tr.txt")"
+"$RW" replay --rules "$SRC/rules.d" --app myapp -q --output none --report json \
+    "$SRC/tests/scenarios/transcript-only-ok.log" >"$TMP/tr.json"
+jq -e '.rollouts[0] | .started_at == null and .at == null and .status == "succeeded"' "$TMP/tr.json" \
+    >/dev/null && pass || fail "transcript-only JSON report: $(head -c 300 "$TMP/tr.json")"
 # a failed rollback with no pod failure behind it still says what to do: its class's hint
 "$RW" replay --rules "$SRC/rules.d" --app myapp -q --output none --report json \
     "$SRC/tests/scenarios/rollback-failed.log" >"$TMP/rbf.json"
