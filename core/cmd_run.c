@@ -170,10 +170,13 @@ static void on_rollout(void *arg, const struct rollout_event *ev)
 {
     struct pipeline *p = arg;
 
-    p->rollouts[ev->status]++;
     if (p->report) {
         sink_report_rollout(p->report, ev);
     }
+    if (ev->in_progress) {
+        return; /* for the report alone: no change of status to tell anyone */
+    }
+    p->rollouts[ev->status]++;
     if (p->metrics.m) {
         wire_metrics_rollout(&p->metrics, ev);
     }
@@ -994,8 +997,10 @@ int cmd_run(int argc, char **argv, int replay)
         rc = worse(rc, EXIT_RUNTIME);
     }
     if (p.report != NULL && p.started) {
-        FILE *out = report_out ? fopen(report_out, "w") : stdout;
+        FILE *out;
 
+        rules_rollouts_snapshot(p.engine); /* what is still under way, as the log leaves it */
+        out = report_out ? fopen(report_out, "w") : stdout;
         if (out == NULL || sink_report_write(p.report, out) != 0) {
             log_at(LOG_ERROR, "core", "cannot write the report: %s path=%s", strerror(errno),
                    report_out ? report_out : "-");

@@ -52,6 +52,9 @@ struct rollout_event {
     const char *hint;      /* NULL, or the hint of the failure behind the diagnosis */
     const struct rollout_point *timeline; /* in arrival order, at most 4096 */
     size_t ntimeline;
+    /* 1: not a change of status but a rollout still under way when the input ended, as it
+     * stands then (rules_rollouts_snapshot; for replay's report, never printed as an event) */
+    int in_progress;
 };
 
 const char *rollout_status_name(enum rollout_status s);

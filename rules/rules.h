@@ -67,6 +67,12 @@ struct rules_engine *rules_engine_new(struct rule_set *set, const struct rules_o
 void rules_engine_on_rollout(struct rules_engine *eng, rules_rollout_cb cb, void *arg);
 
 /*
+ * Each rollout still under way, as it stands at the event clock's time, to the rollout
+ * callback with in_progress set (the end of a replay, for its report). Nothing else changes.
+ */
+void rules_rollouts_snapshot(struct rules_engine *eng);
+
+/*
  * Replaces the rule set (SIGHUP reload), taking ownership of set and freeing the old one.
  * State keyed by rules is dropped; alert dedup state is kept.
  */

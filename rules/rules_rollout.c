@@ -540,42 +540,41 @@ static void end_rollout(struct rules_engine *eng, struct rollout *ro, enum rollo
     }
 }
 
-static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_status st, int64_t at)
-{
+/* The texts an event points at: they live in the caller's frame. */
+struct event_text {
     struct rollout_failure fails[MAX_FAILURES];
-    struct rollout_event ev;
     char diagnosis[TEXT_MAX], duration[32], class_hint[2048];
-    struct slice app = sl(ro->app);
+};
 
-    if (ro->emitted & (1u << st)) {
-        return;
-    }
-    ro->emitted |= 1u << st;
-    diagnose(ro, st, diagnosis, sizeof(diagnosis));
-    format_duration(at - ro->started_at, duration, sizeof(duration));
-    memset(&ev, 0, sizeof(ev));
-    ev.status = st;
-    ev.app = ro->app;
-    ev.release = ro->release;
-    ev.at = at;
-    ev.started_at = ro->started_at;
-    ev.start_seen = ro->start_seen;
-    ev.transitions = (const char *const *)ro->transitions;
-    ev.ntransitions = ro->nt;
-    ev.services = (const char *const *)ro->services;
-    ev.nservices = ro->ns;
-    ev.pods = (const char *const *)ro->pods;
-    ev.npods = ro->np;
+/* ev: ro as it is now, with status st at time at. */
+static void fill_event(struct rules_engine *eng, const struct rollout *ro, enum rollout_status st,
+                       int64_t at, struct rollout_event *ev, struct event_text *t)
+{
+    diagnose(ro, st, t->diagnosis, sizeof(t->diagnosis));
+    format_duration(at - ro->started_at, t->duration, sizeof(t->duration));
+    memset(ev, 0, sizeof(*ev));
+    ev->status = st;
+    ev->app = ro->app;
+    ev->release = ro->release;
+    ev->at = at;
+    ev->started_at = ro->started_at;
+    ev->start_seen = ro->start_seen;
+    ev->transitions = (const char *const *)ro->transitions;
+    ev->ntransitions = ro->nt;
+    ev->services = (const char *const *)ro->services;
+    ev->nservices = ro->ns;
+    ev->pods = (const char *const *)ro->pods;
+    ev->npods = ro->np;
     for (size_t i = 0; i < ro->nf; i++) {
-        fails[i].class_name = ro->fail[i].cls;
-        fails[i].count = ro->fail[i].count;
-        fails[i].evidence = ro->fail[i].evidence;
+        t->fails[i].class_name = ro->fail[i].cls;
+        t->fails[i].count = ro->fail[i].count;
+        t->fails[i].evidence = ro->fail[i].evidence;
     }
-    ev.failures = fails;
-    ev.nfailures = ro->nf;
-    ev.diagnosis = diagnosis;
-    ev.hint = main_failure(ro) ? main_failure(ro)->hint : NULL;
-    if (ev.hint == NULL && st != ROLLOUT_STARTED && st != ROLLOUT_SUCCEEDED) {
+    ev->failures = t->fails;
+    ev->nfailures = ro->nf;
+    ev->diagnosis = t->diagnosis;
+    ev->hint = main_failure(ro) ? main_failure(ro)->hint : NULL;
+    if (ev->hint == NULL && st != ROLLOUT_STARTED && st != ROLLOUT_SUCCEEDED) {
         /* no pod failure to say what to fix: the rollout class's own hint says what to do (a
          * failed rollback, the worst outcome, had none in the report) */
         const struct rule_class *cls =
@@ -591,15 +590,29 @@ static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_stat
             r.app = ro->app[0] ? sl(ro->app) : SLICE_NONE;
             r.release = sl(ro->release);
             r.kind = RECORD_ATOM;
-            ctx.diagnosis = diagnosis;
-            ctx.duration = duration;
+            ctx.diagnosis = t->diagnosis;
+            ctx.duration = t->duration;
             ctx.status = ro->decider[0] ? ro->decider : NULL;
-            rules__tpl_render(&cls->hint, &r, &ctx, class_hint, sizeof(class_hint));
-            ev.hint = class_hint[0] ? class_hint : NULL;
+            rules__tpl_render(&cls->hint, &r, &ctx, t->class_hint, sizeof(t->class_hint));
+            ev->hint = t->class_hint[0] ? t->class_hint : NULL;
         }
     }
-    ev.timeline = ro->timeline;
-    ev.ntimeline = ro->ntl;
+    ev->timeline = ro->timeline;
+    ev->ntimeline = ro->ntl;
+}
+
+static void emit(struct rules_engine *eng, struct rollout *ro, enum rollout_status st, int64_t at)
+{
+    struct event_text t;
+    struct rollout_event ev;
+    const char *diagnosis = t.diagnosis, *duration = t.duration;
+    struct slice app = sl(ro->app);
+
+    if (ro->emitted & (1u << st)) {
+        return;
+    }
+    ro->emitted |= 1u << st;
+    fill_event(eng, ro, st, at, &ev, &t);
     if (st == ROLLOUT_STARTED) {
         eng->stats.rollouts_started++;
     }
@@ -1149,4 +1162,23 @@ void rules__rollouts_failure(struct rules_engine *eng, const struct record *r,
     add_failure(eng, ro, r, rule->cls->name, rule);
     point(ro, eng->now, pod_name(ro, r->pod), rule->cls->name, strlen(rule->cls->name), 1,
           r->line);
+}
+
+void rules_rollouts_snapshot(struct rules_engine *eng)
+{
+    /* oldest first, as their starts came */
+    for (struct kv_entry *e = eng->rollouts->apps.tail; e != NULL; e = e->lprev) {
+        const struct rollout *ro = e->val;
+        struct event_text t;
+        struct rollout_event ev;
+
+        if (ro->phase != RO_ACTIVE || eng->on_rollout == NULL) {
+            continue;
+        }
+        fill_event(eng, ro,
+                   ro->emitted & (1u << ROLLOUT_STUCK) ? ROLLOUT_STUCK : ROLLOUT_STARTED,
+                   eng->now > ro->started_at ? eng->now : ro->started_at, &ev, &t);
+        ev.in_progress = 1;
+        eng->on_rollout(eng->rollout_arg, &ev);
+    }
 }

@@ -26,6 +26,7 @@ struct rep_rollout {
     enum rollout_status status;
     int64_t started_at, at;
     int start_seen;
+    int in_progress; /* still under way when the log ended */
     char **transitions;
     size_t nt;
     struct rep_failure {
@@ -108,7 +109,7 @@ void sink_report_rollout(struct sink_report *rep, const struct rollout_event *ev
         rep->r = xrealloc(rep->r, (rep->n + 1) * sizeof(*rep->r));
         r = &rep->r[rep->n++];
         memset(r, 0, sizeof(*r));
-    } else if (ev->status == ROLLOUT_STUCK && r->status != ROLLOUT_STARTED) {
+    } else if (ev->status == ROLLOUT_STUCK && r->status != ROLLOUT_STARTED && !ev->in_progress) {
         return; /* stuck never hides a verdict */
     } else {
         rep_clear(r);
@@ -121,6 +122,7 @@ void sink_report_rollout(struct sink_report *rep, const struct rollout_event *ev
     r->started_at = ev->started_at;
     r->at = ev->at;
     r->start_seen = ev->start_seen;
+    r->in_progress = ev->in_progress;
     r->transitions = xcalloc(ev->ntransitions + 1, sizeof(char *));
     for (size_t i = 0; i < ev->ntransitions; i++) {
         r->transitions[r->nt++] = xstrdup(ev->transitions[i]);
@@ -159,6 +161,16 @@ static void rel(char *buf, size_t cap, int64_t ns)
     }
 }
 
+/* The rollout's status as the report shows it: one still under way says so, not "started". */
+static const char *status_text(const struct rep_rollout *r)
+{
+    if (r->in_progress) {
+        return r->status == ROLLOUT_STUCK ? "stuck, still under way when the log ends"
+                                          : "still under way when the log ends";
+    }
+    return rollout_status_name(r->status);
+}
+
 static void write_text(const struct sink_report *rep, FILE *out)
 {
     for (size_t k = 0; k < rep->n; k++) {
@@ -173,12 +185,12 @@ static void write_text(const struct sink_report *rep, FILE *out)
             /* a deploy transcript without a single timestamp: no time to give, not 1970 */
             fprintf(out, "== %s %s: %s%s\n   times unknown (no timestamp in the log)\n",
                     r->app[0] ? r->app : "-", r->release ? r->release : "(release unknown)",
-                    rollout_status_name(r->status),
-                    r->start_seen ? "" : " (the log began mid-rollout)");
+                    status_text(r), r->start_seen ? "" : " (the log began mid-rollout)");
         } else {
-            fprintf(out, "== %s %s: %s after %s%s\n   %s .. %s\n", r->app[0] ? r->app : "-",
-                    r->release ? r->release : "(release unknown)", rollout_status_name(r->status),
-                    d + 1, r->start_seen ? "" : " (the log began mid-rollout)", a, b);
+            fprintf(out, r->in_progress ? "== %s %s: %s, %s in%s\n   %s .. %s\n"
+                                        : "== %s %s: %s after %s%s\n   %s .. %s\n",
+                    r->app[0] ? r->app : "-", r->release ? r->release : "(release unknown)",
+                    status_text(r), d + 1, r->start_seen ? "" : " (the log began mid-rollout)", a, b);
         }
         if (r->diagnosis && r->diagnosis[0]) {
             fprintf(out, "   diagnosis: %s\n", r->diagnosis);
@@ -278,6 +290,7 @@ static void write_json(const struct sink_report *rep, FILE *out)
             sink__buf_add(&b, num, strlen(num));
         }
         add_s(&b, r->start_seen ? ",\"start_seen\":true" : ",\"start_seen\":false");
+        add_s(&b, r->in_progress ? ",\"in_progress\":true" : ",\"in_progress\":false");
         LIT(&b, ",\"diagnosis\":");
         jstr(&b, r->diagnosis);
         LIT(&b, ",\"hint\":");
@@ -389,7 +402,8 @@ static void write_html_rollout(const struct rep_rollout *r, size_t idx, FILE *ou
     const char **pods = xcalloc(r->np + 1, sizeof(char *));
     size_t npods = 0, lanes;
     double scale;
-    int bad = r->status != ROLLOUT_SUCCEEDED && r->status != ROLLOUT_STARTED;
+    /* a rollout still under way when the log ends is not shown as good */
+    int bad = (r->status != ROLLOUT_SUCCEEDED && r->status != ROLLOUT_STARTED) || r->in_progress;
 
     for (size_t i = 0; i < r->np; i++) {
         int seen = 0;
@@ -417,7 +431,7 @@ static void write_html_rollout(const struct rep_rollout *r, size_t idx, FILE *ou
     fputs(" <span class=\"release\">", out);
     h(out, r->release ? r->release : "release unknown");
     fprintf(out, "</span> <span class=\"status %s\">%s</span> <span class=\"dur\">",
-            bad ? "bad" : "good", rollout_status_name(r->status));
+            bad ? "bad" : "good", status_text(r));
     if (r->at == 0) {
         fputs("times unknown (no timestamp in the log)", out);
     } else {
@@ -565,7 +579,7 @@ static void write_html(const struct sink_report *rep, FILE *out)
         h(out, r->app[0] ? r->app : "-");
         fputs("</a></td><td>", out);
         h(out, r->release ? r->release : "-");
-        fprintf(out, "</td><td>%s</td><td>%s</td><td>", rollout_status_name(r->status), d + 1);
+        fprintf(out, "</td><td>%s</td><td>%s</td><td>", status_text(r), d + 1);
         for (size_t i = 0; i < r->nf; i++) {
             fprintf(out, "%s", i ? ", " : "");
             h(out, r->failures[i].cls);

@@ -152,11 +152,16 @@ grep -q "serving metrics listen=localhost:$P2 address=127.0.0.1 port=$P2" "$TMP/
 expect_eq "--metrics-listen :0" 0 $?
 grep -Eq 'serving metrics listen=:0 address=(::|0\.0\.0\.0) port=[1-9][0-9]*$' "$TMP/any.err" && pass \
     || fail ":0: $(cat "$TMP/any.err")"
-# ":PORT" answers on IPv4 and, where the machine has IPv6, on IPv6 too
-P3=$(free_port)
-sleep 30 2>/dev/null | "$RW" run --rules "$SRC/rules.d" -q --metrics-listen ":$P3" >/dev/null 2>"$TMP/dual.err" &
+# ":PORT" answers on IPv4 and, where the machine has IPv6, on IPv6 too (port 0: the log names the
+# port bound, so no other test can take it between a probe and the bind)
+sleep 30 2>/dev/null | "$RW" run --rules "$SRC/rules.d" -q --metrics-listen ":0" >/dev/null 2>"$TMP/dual.err" &
 PIDS+=($!)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$P3/healthz" >/dev/null && break; sleep 0.1; done
+P3=
+for _ in $(seq 200); do
+    P3=$(sed -n 's/.*serving metrics listen=:0 address=[^ ]* port=\([0-9]*\)$/\1/p' "$TMP/dual.err")
+    [ -n "$P3" ] && break
+    sleep 0.1
+done
 expect_eq ":PORT on 127.0.0.1" ok "$(curl -sf "http://127.0.0.1:$P3/healthz")"
 if grep -q "address=:: port=$P3" "$TMP/dual.err"; then
     expect_eq ":PORT on [::1]" ok "$(curl -sfg "http://[::1]:$P3/healthz")"

@@ -95,6 +95,19 @@ grep -q "cannot write the report: No such file or directory path=$TMP/no/such/di
     && pass || fail "unwritable --report-out: $(cat "$TMP/ro.err")"
 "$RW" run "${R[@]}" --report text </dev/null >/dev/null 2>&1
 expect_eq "--report with run" 2 $?
+# a rollout still under way when the log ends: the report shows it as the log leaves it (every
+# event up to the end, not green), and stdout gets no event for it (nothing changed status)
+L="$SRC/tests/scenarios/log-ends-before-deadline.log"
+"$RW" replay --rules "$SRC/rules.d" --app myapp -q --output none --report json "$L" >"$TMP/ip.json"
+jq -e '.rollouts[0] | .in_progress == true and .status == "started" and .at == "2026-05-22T12:08:00Z"
+       and (.timeline | length > 5)' "$TMP/ip.json" >/dev/null && pass \
+    || fail "in-progress report: $(head -c 400 "$TMP/ip.json")"
+"$RW" replay --rules "$SRC/rules.d" --app myapp -q --output none --report text "$L" >"$TMP/ip.txt"
+grep -q 'still under way when the log ends, 8m00s in' "$TMP/ip.txt" && pass || fail "in-progress text: $(head -3 "$TMP/ip.txt")"
+"$RW" replay --rules "$SRC/rules.d" --app myapp -q --output none --report html "$L" >"$TMP/ip.html"
+grep -q 'class="status bad">still under way' "$TMP/ip.html" && pass || fail "in-progress html is not marked"
+expect_eq "in progress: stdout has only the start" "started" \
+    "$("$RW" replay --rules "$SRC/rules.d" --app myapp -q --report-out "$TMP/ip2.txt" "$L" | jq -r .status | tr '\n' ' ' | sed 's/ $//')"
 # a deploy transcript without a timestamp: its times are unknown, not 1970
 "$RW" replay --rules "$SRC/rules.d" --app myapp -q --output none --report text \
     "$SRC/tests/scenarios/transcript-only-ok.log" >"$TMP/tr.txt"
