@@ -473,7 +473,6 @@ static void check(struct run *run, yajl_val test)
     }
 }
 
-/* Runs one test file. Returns 1 passed, 0 failed, -1 rule errors. */
 /*
  * Where yajl gave up on text, as a line and column (yajl_tree_parse's message has neither), and
  * the first line of its message. The same options as yajl_tree_parse (comments allowed).
@@ -515,6 +514,10 @@ static void json_error_at(const char *text, size_t len, int *line, int *col, cha
     }
 }
 
+/*
+ * Runs one test file. Returns 1 passed, 0 failed, -1 rule errors, -2 a file that is not a test
+ * (named on stderr).
+ */
 static int run_test(const char *dir, const char *file, const char *rules_path)
 {
     char path[4096], errbuf[512], dirpath[4096];
