@@ -37,7 +37,7 @@ int cli_parse_size(const char *s, size_t min, size_t max, size_t *out)
     return 0;
 }
 
-static int is_dir(const char *path)
+int cli_is_dir(const char *path)
 {
     struct stat st;
 
@@ -52,10 +52,10 @@ const char *cli_rules_path(const char *opt, char *buf, size_t cap)
     if (opt != NULL) {
         return opt;
     }
-    if (is_dir("rules.d")) {
+    if (cli_is_dir("rules.d")) {
         return "rules.d";
     }
-    if (is_dir(ROLLWATCH_RULES_DIR)) {
+    if (cli_is_dir(ROLLWATCH_RULES_DIR)) {
         return ROLLWATCH_RULES_DIR;
     }
     /* not installed: a binary run from its build tree (build/rollwatch) finds the rules of the
@@ -66,7 +66,7 @@ const char *cli_rules_path(const char *opt, char *buf, size_t cap)
         slash = strrchr(buf, '/');
         if (slash != NULL && (size_t)(slash - buf) + sizeof("/../rules.d") <= cap) {
             strcpy(slash, "/../rules.d");
-            if (is_dir(buf)) {
+            if (cli_is_dir(buf)) {
                 return buf;
             }
         }

@@ -26,6 +26,9 @@ struct err;
  */
 const char *cli_rules_path(const char *opt, char *buf, size_t cap);
 
+/* Is path a directory (following links)? */
+int cli_is_dir(const char *path);
+
 /* The error for cli_rules_path's NULL, on stderr. */
 void cli_no_rules(const char *cmd);
 

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/stat.h>
 #include <string.h>
 #include <unistd.h>
 #include <uv.h>
@@ -529,6 +528,21 @@ static void summary(struct pipeline *p)
     }
 }
 
+/*
+ * The i-th input: the --input APP=PATH values first, then the file arguments. Returns its path;
+ * *eq: the '=' of an --input (the app label is inputs[i] up to it), else NULL.
+ */
+static const char *input_at(char **inputs, size_t ninputs, char **files, size_t i,
+                            const char **eq)
+{
+    if (i < ninputs) {
+        *eq = strchr(inputs[i], '='); /* checked when the option was read */
+        return *eq + 1;
+    }
+    *eq = NULL;
+    return files[i - ninputs];
+}
+
 /* Of two exit codes, the one to report: a usage error over a runtime failure over none. */
 static int worse(int a, int b)
 {
@@ -775,14 +789,12 @@ int cmd_run(int argc, char **argv, int replay)
         fclose(probe);
     }
     for (size_t i = 0; !replay && i < ninputs + (size_t)(argc - optind); i++) {
-        const char *spec = i < ninputs ? inputs[i] : argv[optind + (int)(i - ninputs)];
-        const char *eq = i < ninputs ? strchr(spec, '=') : NULL;
-        const char *dir = eq ? eq + 1 : spec;
+        const char *eq;
+        const char *dir = input_at(inputs, ninputs, argv + optind, i, &eq);
         int n = (int)strlen(dir);
-        struct stat st;
 
         /* a file that is not there yet is waited for (tail -F); a directory never becomes one */
-        if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (cli_is_dir(dir)) {
             while (n > 1 && dir[n - 1] == '/') {
                 n--;
             }
@@ -898,13 +910,12 @@ int cmd_run(int argc, char **argv, int replay)
             p.follow = ingest_follow_new(&p.loop, &fo, on_line, &p);
         }
         for (size_t i = 0; i < ninputs + (size_t)(argc - optind); i++) {
-            char *spec = i < ninputs ? inputs[i] : argv[optind + (int)(i - ninputs)];
-            char *eq = i < ninputs ? strchr(spec, '=') : NULL;
-            const char *path = eq ? eq + 1 : spec, *label = app;
+            const char *eq;
+            const char *path = input_at(inputs, ninputs, argv + optind, i, &eq), *label = app;
             char *app_copy = NULL;
 
             if (eq != NULL) {
-                app_copy = xstrndup(spec, (size_t)(eq - spec));
+                app_copy = xstrndup(inputs[i], (size_t)(eq - inputs[i]));
                 label = app_copy;
             }
             if (replay) {
