@@ -333,10 +333,10 @@ static void dead_letter(struct webhook *w, const char *id, long status, const ch
         sink__buf_free(&b);
         return;
     }
-    log_at(LOG_ERROR, "sinks", "webhook rejected a delivery, moved to the dead-letter file: "
-           "sink=%s status=%ld delivery=%s response=%.200s path=%s/deadletter.ndjson", w->name,
-           status, id, response, ws->state_dir);
     snprintf(path, sizeof(path), "%s/deadletter.ndjson", ws->state_dir);
+    log_at(LOG_ERROR, "sinks", "webhook rejected a delivery, moved to the dead-letter file: "
+           "sink=%s status=%ld delivery=%s response=%.200s path=%s", w->name, status, id,
+           response, path);
     f = fopen(path, "a");
     if (f == NULL || fwrite(b.p, 1, b.len, f) != b.len || fflush(f) != 0 ||
         fsync(fileno(f)) != 0) {
