@@ -181,16 +181,15 @@ static void write_text(const struct sink_report *rep, FILE *out)
         clock_format_rfc3339(r->started_at, a, sizeof(a));
         clock_format_rfc3339(r->at, b, sizeof(b));
         rel(d, sizeof(d), r->at - r->started_at);
+        fprintf(out, "== %s %s: %s", r->app[0] ? r->app : "-",
+                r->release ? r->release : "(release unknown)", status_text(r));
         if (r->at == 0) {
             /* a deploy transcript without a single timestamp: no time to give, not 1970 */
-            fprintf(out, "== %s %s: %s%s\n   times unknown (no timestamp in the log)\n",
-                    r->app[0] ? r->app : "-", r->release ? r->release : "(release unknown)",
-                    status_text(r), r->start_seen ? "" : " (the log began mid-rollout)");
+            fprintf(out, "%s\n   times unknown (no timestamp in the log)\n",
+                    r->start_seen ? "" : " (the log began mid-rollout)");
         } else {
-            fprintf(out, r->in_progress ? "== %s %s: %s, %s in%s\n   %s .. %s\n"
-                                        : "== %s %s: %s after %s%s\n   %s .. %s\n",
-                    r->app[0] ? r->app : "-", r->release ? r->release : "(release unknown)",
-                    status_text(r), d + 1, r->start_seen ? "" : " (the log began mid-rollout)", a, b);
+            fprintf(out, r->in_progress ? ", %s in%s\n   %s .. %s\n" : " after %s%s\n   %s .. %s\n",
+                    d + 1, r->start_seen ? "" : " (the log began mid-rollout)", a, b);
         }
         if (r->diagnosis && r->diagnosis[0]) {
             fprintf(out, "   diagnosis: %s\n", r->diagnosis);
