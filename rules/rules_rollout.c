@@ -471,6 +471,16 @@ int rules__rollouts_alert_name(const char *name)
     return 0;
 }
 
+/* The record a rollout class's templates render: the app and the release. */
+static void tracker_record(const struct rollout *ro, struct record *r)
+{
+    memset(r, 0, sizeof(*r));
+    /* an unknown app is absent, as on a pod's alert: {{app}} renders "?", the JSON says null */
+    r->app = ro->app[0] ? sl(ro->app) : SLICE_NONE;
+    r->release = sl(ro->release);
+    r->kind = RECORD_ATOM;
+}
+
 static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, const char *cls_name,
                           int scope, int64_t at, const char *diagnosis, const char *duration)
 {
@@ -486,12 +496,8 @@ static void rollout_alert(struct rules_engine *eng, const struct rollout *ro, co
     if (cls == NULL) {
         return; /* a rule set without this class asks for no such alert */
     }
-    memset(&r, 0, sizeof(r));
-    /* an unknown app is absent, as on a pod's alert: {{app}} renders "?", the JSON says null */
-    r.app = ro->app[0] ? sl(ro->app) : SLICE_NONE;
-    r.release = sl(ro->release);
+    tracker_record(ro, &r);
     r.service = m ? sl(m->service) : SLICE_NONE;
-    r.kind = RECORD_ATOM;
     ev = m ? sl(m->evidence) : ro->last_line[0] ? sl(ro->last_line) : SLICE_NONE;
     tracker_alert_name(cls_name, name, sizeof(name));
     memset(&sp, 0, sizeof(sp));
@@ -586,10 +592,7 @@ static void fill_event(struct rules_engine *eng, const struct rollout *ro, enum 
             struct tpl_ctx ctx = {0};
             struct record r;
 
-            memset(&r, 0, sizeof(r));
-            r.app = ro->app[0] ? sl(ro->app) : SLICE_NONE;
-            r.release = sl(ro->release);
-            r.kind = RECORD_ATOM;
+            tracker_record(ro, &r);
             ctx.diagnosis = t->diagnosis;
             ctx.duration = t->duration;
             ctx.status = ro->decider[0] ? ro->decider : NULL;
